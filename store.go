@@ -1,0 +1,112 @@
+package cloudmeter
+
+import "context"
+
+// Rating is what rating derives from one product's events: its current view (nil when
+// it was never provisioned), its usage spans and its anomalies.
+type Rating struct {
+	ProductID int64
+	Resource  *Resource
+	Spans     []Span
+	Anomalies []Anomaly
+}
+
+// RateFunc rates one product from the set of all its events (in any order).
+type RateFunc func(productID int64, events []Event) Rating
+
+// AppendResult says what became of a batch of events.
+type AppendResult struct {
+	Accepted   int
+	Duplicates int
+	// Conflicts lists events whose (source, id) is already stored with other content.
+	// When it is not empty, nothing of the batch was stored.
+	Conflicts []EventConflict
+	// Rated lists the products that were re-rated, in ascending order.
+	Rated []int64
+}
+
+// EventConflict names an event of a batch whose key is known with other content.
+type EventConflict struct {
+	Index  int    `json:"index"`
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// SpanQuery selects the spans of one user that overlap a closed window.
+type SpanQuery struct {
+	UserID            int64
+	From, To          int64
+	InfrastructureIDs []int64 // empty: all
+	Datacenters       []string
+}
+
+// AnomalyQuery selects stored anomalies.
+type AnomalyQuery struct {
+	UserID    int64 // 0: all users
+	ProductID int64 // 0: all products
+	Limit     int
+}
+
+// StoredPriceBook is one version of the price book as kept by the store.
+type StoredPriceBook struct {
+	Version   int64
+	Body      []byte // the book in its native JSON format
+	CreatedAt int64
+}
+
+// Store is the storage of cloudmeter. Every engine implements it with the same
+// behaviour; the shared test suite (package storetest) holds them to it.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type Store interface {
+	// AppendEvents stores a batch of events atomically and re-rates the products it
+	// touches, with rate, in the same transaction. Events already stored with the same
+	// digest are counted as duplicates and not applied again. If any event's key is
+	// stored with another digest, or appears twice in the batch with different
+	// digests, nothing is stored and the conflicts are returned.
+	AppendEvents(ctx context.Context, events []Event, rate RateFunc) (AppendResult, error)
+	// ProductEvents returns every stored event of a product.
+	ProductEvents(ctx context.Context, productID int64) ([]Event, error)
+	// Rerate rates every stored product again with rate and returns how many it rated.
+	Rerate(ctx context.Context, rate RateFunc) (int, error)
+
+	// Spans returns the spans of q.UserID that overlap [q.From, q.To], ordered by
+	// infrastructure, type, product and start.
+	Spans(ctx context.Context, q SpanQuery) ([]Span, error)
+	// AllSpans calls fn for every span of every user (or of one user when userID > 0).
+	AllSpans(ctx context.Context, userID int64, fn func(Span) error) error
+	// Resource returns a product's current view and spans. Errors: KindNotFound.
+	Resource(ctx context.Context, productID int64) (Resource, []Span, error)
+	// Infrastructures returns the infrastructures of a user, by id.
+	Infrastructures(ctx context.Context, userID int64) ([]Infrastructure, error)
+	// UserExists reports whether a user owns resources or keys.
+	UserExists(ctx context.Context, userID int64) (bool, error)
+	// DatacenterExists reports whether any resource lives in the named datacenter.
+	DatacenterExists(ctx context.Context, name string) (bool, error)
+	// Anomalies returns stored anomalies, newest product first.
+	Anomalies(ctx context.Context, q AnomalyQuery) ([]Anomaly, error)
+
+	// PutPriceBook stores a new version of the price book and returns it.
+	PutPriceBook(ctx context.Context, body []byte, now int64) (StoredPriceBook, error)
+	// PriceBook returns the newest price book version. Errors: KindNotFound when none.
+	PriceBook(ctx context.Context) (StoredPriceBook, error)
+	// PriceBookVersion returns the newest version number, 0 when there is none.
+	PriceBookVersion(ctx context.Context) (int64, error)
+	// PriceBookVersions lists the versions kept, newest first, without bodies.
+	PriceBookVersions(ctx context.Context) ([]StoredPriceBook, error)
+
+	// CreateKey stores a new key. Errors: KindConflict when its ID or hash is taken.
+	CreateKey(ctx context.Context, k APIKey) error
+	// KeyByHash returns the live key with the given hash. Errors: KindKeyNotFound.
+	KeyByHash(ctx context.Context, hash string) (APIKey, error)
+	// Keys lists all keys, revoked ones included.
+	Keys(ctx context.Context) ([]APIKey, error)
+	// RevokeKey revokes a key. Errors: KindNotFound.
+	RevokeKey(ctx context.Context, id string, now int64) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,31 @@
+package cloudmeter
+
+import (
+	"strconv"
+	"time"
+)
+
+// FormatTime formats unix seconds as an RFC 3339 UTC timestamp ("2016-02-01T12:58:00Z").
+func FormatTime(t int64) string {
+	return string(AppendTime(nil, t))
+}
+
+// AppendTime appends FormatTime(t) to b.
+func AppendTime(b []byte, t int64) []byte {
+	return time.Unix(t, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+}
+
+// ParseTime parses an RFC 3339 timestamp into whole UTC seconds, truncating any
+// fraction (DESIGN 2.1).
+//
+// Errors: KindTimestampInvalid naming field.
+func ParseTime(field, s string) (int64, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, Errorf(KindTimestampInvalid, "%s: %s is not an RFC 3339 timestamp such as 2024-01-31T23:59:59Z", field, strconv.Quote(s))
+	}
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return 0, Errorf(KindTimestampInvalid, "%s: %s is outside the years 1970 to 9999", field, strconv.Quote(s))
+	}
+	return t.Unix(), nil
+}
