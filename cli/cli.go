@@ -1,0 +1,170 @@
+// Package cli is cloudmeter's command line: it parses arguments with kong and runs the
+// subcommands (serve, demo, keys, prices, report, bench, migrate, rerate). Commands that
+// work on the database open it directly, so no server is needed.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/server"
+	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/sqlite"
+)
+
+// Globals are given to every command.
+type Globals struct {
+	Ctx    context.Context `kong:"-"`
+	Stdout io.Writer       `kong:"-"`
+	Stderr io.Writer       `kong:"-"`
+}
+
+// Root is the command tree.
+type Root struct {
+	Serve   ServeCmd   `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
+	Demo    DemoCmd    `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
+	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
+	Prices  PricesCmd  `cmd:"" help:"Import and show the price book, directly on the database."`
+	Report  ReportCmd  `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
+	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report."`
+	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
+	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
+}
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var root Root
+	exit := -1
+	parser, err := kong.New(&root,
+		kong.Name("cloudmeter"),
+		kong.Description("cloudmeter: metering and billing hub for infrastructure clouds. It records every deployment operation, rates it to the second against price books, exactly, and serves usage and cost."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code; panic(exitPanic{}) }),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "cloudmeter:", err)
+		return 2
+	}
+	code := func() (code int) {
+		defer func() {
+			if v := recover(); v != nil {
+				if _, ok := v.(exitPanic); ok {
+					code = exit
+					return
+				}
+				panic(v)
+			}
+		}()
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			parser.Errorf("%s", err)
+			return 2
+		}
+		if err := kctx.Run(&Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr}); err != nil {
+			fmt.Fprintln(stderr, "cloudmeter:", cloudmeter.MessageOf(err))
+			if cloudmeter.KindOf(err) == cloudmeter.KindInternal {
+				fmt.Fprintln(stderr, "  cause:", err)
+			}
+			return 1
+		}
+		return 0
+	}()
+	return code
+}
+
+type exitPanic struct{}
+
+// StoreFlags choose the database.
+type StoreFlags struct {
+	DataDir string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing)."`
+}
+
+func (f StoreFlags) open(ctx context.Context) (*sqlite.Store, *service.Service, error) {
+	st, err := sqlite.Open(ctx, f.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, service.New(st, service.Options{}), nil
+}
+
+// ServeCmd serves the APIs.
+type ServeCmd struct {
+	StoreFlags
+	Listen          string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
+	MaxBodyBytes    int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
+	MaxBatchEvents  int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
+	MaxReportYears  int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
+	ShutdownTimeout time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
+	LogFormat       string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+}
+
+// Run serves until interrupted.
+func (c *ServeCmd) Run(g *Globals) error {
+	var h slog.Handler = slog.NewTextHandler(g.Stderr, nil)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(g.Stderr, nil)
+	}
+	return server.Run(g.Ctx, server.Config{
+		Listen:          c.Listen,
+		DataDir:         c.DataDir,
+		Limits:          httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
+		Service:         service.Limits{MaxReportYears: c.MaxReportYears},
+		ShutdownTimeout: c.ShutdownTimeout,
+		Logger:          slog.New(h),
+	})
+}
+
+// MigrateCmd applies migrations.
+type MigrateCmd struct {
+	StoreFlags
+}
+
+// Run applies pending migrations.
+func (c *MigrateCmd) Run(g *Globals) error {
+	st, _, err := c.open(g.Ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(g.Stdout, "database is up to date:", c.DataDir)
+	return nil
+}
+
+// RerateCmd rates every product again.
+type RerateCmd struct {
+	StoreFlags
+}
+
+// Run re-rates.
+func (c *RerateCmd) Run(g *Globals) error {
+	st, svc, err := c.open(g.Ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := svc.Rerate(g.Ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "re-rated %d products\n", n)
+	return nil
+}
+
+// errUsage marks a mistake in the arguments.
+var errUsage = errors.New("usage")
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,442 @@
+// Package httpapi serves cloudmeter's native REST API under /api/v1/, its OpenAPI
+// description at /openapi.yaml, and mounts the other surfaces (the MetalSoft-compatible
+// JSON-RPC API, health, readiness and metrics) on one ServeMux. Every route is
+// registered in New. Handlers are thin: decode, call package service, encode.
+package httpapi
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/apierr"
+	"github.com/cloudmeter/cloudmeter/ledger"
+	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/service"
+)
+
+// OpenAPI is the description of the native API.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Limits bound requests.
+type Limits struct {
+	// MaxBodyBytes bounds a request body (events, prices, JSON-RPC).
+	MaxBodyBytes int64
+	// MaxBatchEvents bounds the events of one ingest request.
+	MaxBatchEvents int
+}
+
+// DefaultLimits are used for zero fields.
+var DefaultLimits = Limits{MaxBodyBytes: 32 << 20, MaxBatchEvents: 10000}
+
+// API is the native REST API.
+type API struct {
+	svc    *service.Service
+	log    *slog.Logger
+	limits Limits
+	hooks  Hooks
+}
+
+// Hooks let the server observe the API without the API knowing about metrics.
+type Hooks struct {
+	// Ingested is called after each committed batch.
+	Ingested func(res cloudmeter.AppendResult)
+	// Ready reports whether the server can serve (the database answers).
+	Ready func(r *http.Request) error
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+}
+
+// New registers every route on a new ServeMux and returns it.
+func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) *http.ServeMux {
+	if limits.MaxBodyBytes <= 0 {
+		limits.MaxBodyBytes = DefaultLimits.MaxBodyBytes
+	}
+	if limits.MaxBatchEvents <= 0 {
+		limits.MaxBatchEvents = DefaultLimits.MaxBatchEvents
+	}
+	a := &API{svc: svc, log: log, limits: limits, hooks: hooks}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/events", a.auth(a.postEvents))
+	mux.HandleFunc("GET /api/v1/prices", a.auth(a.getPrices))
+	mux.HandleFunc("PUT /api/v1/prices", a.auth(a.putPrices))
+	mux.HandleFunc("GET /api/v1/anomalies", a.auth(a.getAnomalies))
+	mux.HandleFunc("GET /api/v1/resources/{product_id}", a.auth(a.getResource))
+	mux.HandleFunc("GET /api/v1/users/{user_id}/utilization", a.auth(a.getUtilization))
+	mux.HandleFunc("GET /api/v1/keys", a.auth(a.getKeys))
+	mux.HandleFunc("POST /api/v1/keys", a.auth(a.postKey))
+	mux.HandleFunc("DELETE /api/v1/keys/{id}", a.auth(a.deleteKey))
+	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
+	}))
+	mux.Handle("POST "+metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log))
+	mux.Handle(metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log)) // answers 405 to other methods
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(OpenAPI)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if hooks.Ready != nil {
+			if err := hooks.Ready(r); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": cloudmeter.MessageOf(err)})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if hooks.Metrics != nil {
+		mux.Handle("GET /metrics", hooks.Metrics)
+	}
+	return mux
+}
+
+type keyHandler func(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey)
+
+// auth authenticates the Bearer key before h.
+func (a *API) auth(h keyHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, err := a.svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		h(w, r, key)
+	}
+}
+
+// errorBody is the native error shape.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+// fail answers err with its mapped status; unknown errors are logged and shown as
+// "internal error".
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m := apierr.For(err)
+	if m.HTTPStatus >= 500 {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	body := errorBody{Error: errorDetail{Code: m.Reason, Message: cloudmeter.MessageOf(err)}}
+	var ce *cloudmeter.Error
+	if errors.As(err, &ce) && m.HTTPStatus < 500 {
+		body.Error.Details = ce.Details
+	}
+	if m.HTTPStatus == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cloudmeter"`)
+	}
+	writeJSON(w, m.HTTPStatus, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// readBody reads a request body up to the limit.
+func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.limits.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge, "request body: larger than the limit of %d bytes (--max-body-bytes)", a.limits.MaxBodyBytes)
+		}
+		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "request body: could not be read: %v", err)
+	}
+	return body, nil
+}
+
+// ingestResponse answers a committed batch.
+type ingestResponse struct {
+	Accepted      int `json:"accepted"`
+	Duplicates    int `json:"duplicates"`
+	RatedProducts int `json:"rated_products"`
+}
+
+func (a *API) postEvents(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	if err := key.Require(cloudmeter.PermEventsWrite); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body, err := a.readBody(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	events, err := ledger.DecodeBatch(r.Header.Get("Content-Type"), body, ledger.Limits{MaxEvents: a.limits.MaxBatchEvents})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.svc.Ingest(r.Context(), key, events)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if a.hooks.Ingested != nil {
+		a.hooks.Ingested(res)
+	}
+	writeJSON(w, http.StatusOK, ingestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, RatedProducts: len(res.Rated)})
+}
+
+func (a *API) getPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	b, err := a.svc.Prices(r.Context(), key)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Price-Book-Version", strconv.FormatInt(b.Version, 10))
+	w.Write(b.Body)
+}
+
+func (a *API) putPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	body, err := a.readBody(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, err := a.svc.PutPrices(r.Context(), key, body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": b.Version, "currency": b.Currency, "entries": len(b.Entries)})
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s: %q must be a whole number of 0 or more", name, s)
+	}
+	return n, nil
+}
+
+func pathInt(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s: %q must be a whole number above 0", name, s)
+	}
+	return n, nil
+}
+
+type anomalyJSON struct {
+	ProductID   int64  `json:"product_id"`
+	UserID      int64  `json:"user_id"`
+	Kind        string `json:"kind"`
+	Message     string `json:"message"`
+	EventSource string `json:"event_source,omitempty"`
+	EventID     string `json:"event_id,omitempty"`
+	Time        string `json:"time"`
+}
+
+func (a *API) getAnomalies(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	var q cloudmeter.AnomalyQuery
+	var err error
+	var limit int64
+	if q.UserID, err = queryInt(r, "user"); err == nil {
+		if q.ProductID, err = queryInt(r, "product_id"); err == nil {
+			limit, err = queryInt(r, "limit")
+		}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q.Limit = int(min(limit, 10000))
+	list, err := a.svc.Anomalies(r.Context(), key, q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]anomalyJSON, len(list))
+	for i, an := range list {
+		out[i] = anomalyJSON{ProductID: an.ProductID, UserID: an.UserID, Kind: string(an.Kind), Message: an.Message,
+			EventSource: an.EventSource, EventID: an.EventID, Time: cloudmeter.FormatTime(an.Time)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"anomalies": out})
+}
+
+type segmentJSON struct {
+	Start             string `json:"start"`
+	End               string `json:"end,omitempty"`
+	State             string `json:"state"`
+	Attributes        any    `json:"attributes"`
+	PriceEntry        *int   `json:"price_entry"`
+	CostPerUnit       string `json:"cost_per_unit"`
+	MeasurementPeriod int64  `json:"measurement_period"`
+	Unpriced          string `json:"unpriced,omitempty"`
+}
+
+func (a *API) getResource(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	id, err := pathInt(r, "product_id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v, err := a.svc.Resource(r.Context(), key, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res := v.Resource
+	segs := make([]segmentJSON, len(v.Segments))
+	for i, s := range v.Segments {
+		segs[i] = segmentJSON{Start: cloudmeter.FormatTime(s.Start), State: string(s.State), Attributes: s.Attributes,
+			CostPerUnit: s.CostPerUnit.String(), MeasurementPeriod: s.MeasurementPeriod, Unpriced: s.Unpriced}
+		if s.End < cloudmeter.OpenEnd && (res.DeletedAt != 0 || i < len(v.Segments)-1) {
+			segs[i].End = cloudmeter.FormatTime(s.End)
+		}
+		if s.Entry != nil {
+			idx := s.Entry.Index()
+			segs[i].PriceEntry = &idx
+		}
+	}
+	out := map[string]any{
+		"product_id": res.ProductID, "user_id": res.UserID, "infrastructure_id": res.InfrastructureID, "datacenter": res.Datacenter,
+		"resource_type": res.Type, "label": res.Label, "subdomain": res.Subdomain, "exclude_billing": res.ExcludeBilling,
+		"attributes": res.Attributes, "state": res.State, "provisioned_at": cloudmeter.FormatTime(res.ProvisionedAt),
+		"currency": v.Currency, "segments": segs,
+	}
+	if res.DeletedAt != 0 {
+		out["deleted_at"] = cloudmeter.FormatTime(res.DeletedAt)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getUtilization(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	user, err := pathInt(r, "user_id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	req := service.ReportRequest{UserID: user}
+	q := r.URL.Query()
+	if req.Start, err = cloudmeter.ParseTime("from", q.Get("from")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.End, err = cloudmeter.ParseTime("to", q.Get("to")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, s := range q["infrastructure_id"] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "infrastructure_id: %q must be a whole number", s))
+			return
+		}
+		req.InfrastructureIDs = append(req.InfrastructureIDs, id)
+	}
+	req.Datacenters = q["datacenter"]
+	u, err := a.svc.Utilization(r.Context(), key, req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(NativeReport(u))
+}
+
+type keyJSON struct {
+	ID          string   `json:"id"`
+	UserID      int64    `json:"user_id"`
+	Label       string   `json:"label"`
+	Permissions []string `json:"permissions"`
+	CreatedAt   string   `json:"created_at"`
+	RevokedAt   string   `json:"revoked_at,omitempty"`
+	Key         string   `json:"key,omitempty"`
+}
+
+func toKeyJSON(k cloudmeter.APIKey) keyJSON {
+	out := keyJSON{ID: k.ID, UserID: k.UserID, Label: k.Label, CreatedAt: cloudmeter.FormatTime(k.CreatedAt), Permissions: []string{}}
+	for _, p := range k.Permissions {
+		out.Permissions = append(out.Permissions, string(p))
+	}
+	if k.RevokedAt != 0 {
+		out.RevokedAt = cloudmeter.FormatTime(k.RevokedAt)
+	}
+	return out
+}
+
+func (a *API) getKeys(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	keys, err := a.svc.Keys(r.Context(), key)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]keyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = toKeyJSON(k)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	if err := key.Require(cloudmeter.PermAdmin); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	body, err := a.readBody(w, r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var in struct {
+		UserID      int64    `json:"user_id"`
+		Permissions []string `json:"permissions"`
+		Label       string   `json:"label"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be {\"user_id\": N, \"permissions\": [...], \"label\": \"...\"}: %v", err))
+		return
+	}
+	perms, err := cloudmeter.ParsePermissions(strings.Join(in.Permissions, ","))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	plain, k, err := a.svc.CreateKey(r.Context(), in.UserID, perms, in.Label)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := toKeyJSON(k)
+	out.Key = plain
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (a *API) deleteKey(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	if err := a.svc.RevokeKey(r.Context(), key, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

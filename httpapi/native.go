@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"encoding/json"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/report"
+)
+
+type nativeRecord struct {
+	ProductID         int64  `json:"product_id"`
+	InfrastructureID  int64  `json:"infrastructure_id"`
+	ResourceType      string `json:"resource_type"`
+	Label             string `json:"label"`
+	Datacenter        string `json:"datacenter"`
+	State             string `json:"state"`
+	Start             string `json:"start"`
+	End               string `json:"end"`
+	Quantity          int64  `json:"quantity"`
+	MeasurementPeriod int64  `json:"measurement_period"`
+	CostPerUnit       string `json:"cost_per_unit"`
+	Cost              string `json:"cost"`
+	PriceEntry        *int   `json:"price_entry"`
+	Unpriced          string `json:"unpriced,omitempty"`
+	Attributes        any    `json:"attributes"`
+	ExcludeBilling    bool   `json:"exclude_billing"`
+}
+
+// NativeReport encodes a utilization report in the native format: a flat list of
+// records with their totals.
+func NativeReport(u *report.Utilization) []byte {
+	recs := make([]nativeRecord, len(u.Records))
+	for i := range u.Records {
+		r := &u.Records[i]
+		recs[i] = nativeRecord{ProductID: r.ProductID, InfrastructureID: r.InfrastructureID, ResourceType: string(r.Type), Label: r.Label,
+			Datacenter: r.Datacenter, State: string(r.State), Start: cloudmeter.FormatTime(r.Start), End: cloudmeter.FormatTime(r.End),
+			Quantity: r.Quantity, MeasurementPeriod: r.MeasurementPeriod, CostPerUnit: r.CostPerUnit.String(), Cost: r.Cost.String(),
+			Unpriced: r.Unpriced, Attributes: r.Attributes, ExcludeBilling: r.ExcludeBilling}
+		if r.Entry != nil {
+			idx := r.Entry.Index()
+			recs[i].PriceEntry = &idx
+		}
+	}
+	out, _ := json.MarshalIndent(map[string]any{
+		"user_id": u.UserID, "currency": u.Currency, "from": cloudmeter.FormatTime(u.Start), "to": cloudmeter.FormatTime(u.End),
+		"total_cost": u.Total.String(), "records": recs,
+	}, "", "  ")
+	return append(out, '\n')
+}

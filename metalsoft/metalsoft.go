@@ -1,0 +1,195 @@
+// Package metalsoft serves cloudmeter's reports through a MetalSoft-compatible JSON-RPC
+// 2.0 API at /api/developer/developer (DESIGN 3.2): the methods
+// resource_utilization_detailed and resource_utilization_summary, Bearer keys, MetalSoft's
+// error codes and report shape (decimals as strings, ids as numbers). It is a thin
+// adapter over package service.
+package metalsoft
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/apierr"
+	"github.com/cloudmeter/cloudmeter/jsonrpc"
+	"github.com/cloudmeter/cloudmeter/service"
+)
+
+// Path is where the API is served.
+const Path = "/api/developer/developer"
+
+type keyCtx struct{}
+
+// Handler returns the JSON-RPC handler over svc.
+func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler {
+	s := jsonrpc.NewServer()
+	if maxBody > 0 {
+		s.MaxBodyBytes = maxBody
+	}
+	s.Logger = log
+	s.ErrorMapper = func(err error) *jsonrpc.Error {
+		m := apierr.For(err)
+		if m.HTTPStatus >= 500 {
+			return nil // logged by the server and answered "internal error"
+		}
+		return &jsonrpc.Error{Code: m.RPCCode, Message: cloudmeter.MessageOf(err)}
+	}
+	s.Before = func(r *http.Request) (context.Context, error) {
+		key, err := svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			return nil, err
+		}
+		return context.WithValue(r.Context(), keyCtx{}, key), nil
+	}
+	a := &api{svc: svc}
+	s.Register("resource_utilization_detailed", a.detailed)
+	s.Register("resource_utilization_summary", a.summary)
+	return s
+}
+
+type api struct{ svc *service.Service }
+
+func keyFrom(ctx context.Context) cloudmeter.APIKey {
+	k, _ := ctx.Value(keyCtx{}).(cloudmeter.APIKey)
+	return k
+}
+
+// param names: cloudmeter's own and MetalSoft's documented ones.
+var (
+	pUser   = []string{"user", "strUserIDOwner"}
+	pStart  = []string{"start", "strStartTimestamp"}
+	pEnd    = []string{"end", "strEndTimestamp"}
+	pInfras = []string{"infrastructure_ids", "arrInfrastructureIDs"}
+	pDCs    = []string{"datacenter_names", "arrDatacenterNames"}
+)
+
+func arg(p jsonrpc.Params, i int, names []string) (json.RawMessage, bool) {
+	for _, n := range names {
+		if raw, ok := p.Arg(i, n); ok {
+			return raw, true
+		}
+	}
+	return nil, false
+}
+
+func invalidParams(msg string) error {
+	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params: " + msg}
+}
+
+func typeMismatch(name, want string) error {
+	return cloudmeter.Errorf(cloudmeter.KindTypeMismatch, "parameter %s: must be %s", name, want)
+}
+
+// request reads (user, start, end, infrastructure_ids=null, datacenter_names=null).
+func request(p jsonrpc.Params, withDatacenters bool) (service.ReportRequest, error) {
+	var req service.ReportRequest
+	max := 4
+	if withDatacenters {
+		max = 5
+	}
+	if !p.Named() && p.Len() > max {
+		return req, invalidParams("at most " + strconv.Itoa(max) + " parameters are accepted")
+	}
+	raw, ok := arg(p, 0, pUser)
+	if !ok || isNull(raw) {
+		return req, invalidParams("user (parameter 1, the user id) is required")
+	}
+	user, err := intParam(raw)
+	if err != nil {
+		return req, typeMismatch("user", "an integer user id")
+	}
+	req.UserID = user
+	if req.Start, err = timeParam(p, 1, pStart); err != nil {
+		return req, err
+	}
+	if req.End, err = timeParam(p, 2, pEnd); err != nil {
+		return req, err
+	}
+	if raw, ok := arg(p, 3, pInfras); ok && !isNull(raw) {
+		var ids []json.Number
+		if err := strictUnmarshal(raw, &ids); err != nil {
+			return req, typeMismatch("infrastructure_ids", "null or an array of integer infrastructure ids")
+		}
+		for _, n := range ids {
+			id, err := strconv.ParseInt(string(n), 10, 64)
+			if err != nil {
+				return req, typeMismatch("infrastructure_ids", "null or an array of integer infrastructure ids")
+			}
+			req.InfrastructureIDs = append(req.InfrastructureIDs, id)
+		}
+	}
+	if withDatacenters {
+		if raw, ok := arg(p, 4, pDCs); ok && !isNull(raw) {
+			if err := json.Unmarshal(raw, &req.Datacenters); err != nil {
+				return req, typeMismatch("datacenter_names", "null or an array of datacenter names")
+			}
+		}
+	}
+	return req, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// intParam accepts a JSON integer or a string of digits (MetalSoft names the user
+// parameter strUserIDOwner, and some clients send it as a string).
+func intParam(raw json.RawMessage) (int64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 1 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	return strconv.ParseInt(string(raw), 10, 64)
+}
+
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+func timeParam(p jsonrpc.Params, i int, names []string) (int64, error) {
+	raw, ok := arg(p, i, names)
+	if !ok || isNull(raw) {
+		return 0, invalidParams(names[0] + " (parameter " + strconv.Itoa(i+1) + ", an RFC 3339 timestamp) is required")
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, typeMismatch(names[0], "a string holding an RFC 3339 timestamp such as 2024-12-31T23:59:59Z")
+	}
+	return cloudmeter.ParseTime(names[0], s)
+}
+
+func (a *api) detailed(ctx context.Context, p jsonrpc.Params) (any, error) {
+	req, err := request(p, true)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.svc.Utilization(ctx, keyFrom(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	return detailedReport{u}, nil
+}
+
+func (a *api) summary(ctx context.Context, p jsonrpc.Params) (any, error) {
+	req, err := request(p, false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.svc.Utilization(ctx, keyFrom(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	totals, err := u.Summary()
+	if err != nil {
+		return nil, err
+	}
+	return summaryReport{u, totals}, nil
+}

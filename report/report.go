@@ -1,0 +1,123 @@
+// Package report builds utilization reports from usage spans and a price book: it clips
+// each priced segment to the report window and costs it (DESIGN 2.1 to 2.3). Transports
+// turn a Utilization into their own wire format. Pure: no clock (now is a parameter), no
+// SQL, no HTTP.
+package report
+
+import (
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/money"
+	"github.com/cloudmeter/cloudmeter/rating"
+)
+
+// Record is one line of a report: a priced segment clipped to the window.
+type Record struct {
+	rating.Segment
+	// Quantity is the number of billed seconds, End - Start + 1.
+	Quantity int64
+	// Cost is round_half_up_8(Quantity / MeasurementPeriod x CostPerUnit).
+	Cost money.Amount
+}
+
+// Utilization is a user's usage and cost over a closed window of seconds.
+type Utilization struct {
+	UserID   int64
+	Currency string
+	// Start and End are the window as requested; records stop at the report's now.
+	Start, End int64
+	// Records are ordered by infrastructure, type, product and start.
+	Records []Record
+	// Infrastructures are those that have records, by id.
+	Infrastructures []cloudmeter.Infrastructure
+	Total           money.Amount
+}
+
+// Build prices and clips spans (ordered by infrastructure, type, product and start) to
+// the window [start, end], stopping at now. infras describes the user's
+// infrastructures; only those with records are kept.
+//
+// Errors: KindInvalid when a cost overflows the money type.
+func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastructure, pricer *rating.Pricer, start, end, now int64) (*Utilization, error) {
+	u := &Utilization{UserID: userID, Currency: pricer.Book().Currency, Start: start, End: end}
+	to := min(end, now)
+	seen := map[int64]bool{}
+	for i := range spans {
+		sp := &spans[i]
+		if !rating.Billable(sp.Type) {
+			continue
+		}
+		segs, err := pricer.Price(sp, start, to)
+		if err != nil {
+			return nil, err
+		}
+		for _, seg := range segs {
+			rec := Record{Segment: seg, Quantity: seg.End - seg.Start + 1}
+			if seg.ExcludeBilling {
+				rec.CostPerUnit = 0
+			}
+			rec.Cost, err = money.Cost(rec.Quantity, rec.MeasurementPeriod, rec.CostPerUnit)
+			if err != nil {
+				return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "product %d: cost does not fit: %v", sp.ProductID, err)
+			}
+			if u.Total, err = u.Total.Add(rec.Cost); err != nil {
+				return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "report total does not fit: %v", err)
+			}
+			u.Records = append(u.Records, rec)
+			seen[sp.InfrastructureID] = true
+		}
+	}
+	for _, inf := range infras {
+		if seen[inf.ID] {
+			u.Infrastructures = append(u.Infrastructures, inf)
+		}
+	}
+	return u, nil
+}
+
+// TypeTotal sums the records of one resource type in one infrastructure.
+type TypeTotal struct {
+	InfrastructureID int64
+	Type             cloudmeter.ResourceType
+	// Resources counts distinct products; Records counts lines.
+	Resources int
+	Records   int
+	Quantity  int64
+	Cost      money.Amount
+}
+
+// Summary sums the records per infrastructure and type, in record order.
+func (u *Utilization) Summary() ([]TypeTotal, error) {
+	var out []TypeTotal
+	lastProduct := int64(-1)
+	for _, r := range u.Records {
+		n := len(out)
+		if n == 0 || out[n-1].InfrastructureID != r.InfrastructureID || out[n-1].Type != r.Type {
+			out = append(out, TypeTotal{InfrastructureID: r.InfrastructureID, Type: r.Type})
+			n++
+			lastProduct = -1
+		}
+		t := &out[n-1]
+		t.Records++
+		if r.ProductID != lastProduct {
+			t.Resources++
+			lastProduct = r.ProductID
+		}
+		t.Quantity += r.Quantity
+		var err error
+		if t.Cost, err = t.Cost.Add(r.Cost); err != nil {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "summary total does not fit: %v", err)
+		}
+	}
+	return out, nil
+}
+
+// Unpriced returns the records no price book entry prices.
+func (u *Utilization) Unpriced() []Record {
+	var out []Record
+	for _, r := range u.Records {
+		if r.Unpriced != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}

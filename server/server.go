@@ -1,0 +1,177 @@
+// Package server wires cloudmeter together and runs it: it opens the store, builds the
+// service and the HTTP surfaces, serves until its context ends, then shuts down
+// gracefully (stops accepting, drains in-flight requests within a deadline, closes the
+// database). Run is what `cloudmeter serve` calls and what end-to-end tests call on
+// port 0 with a temporary data directory.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/sqlite"
+)
+
+// Config configures a server.
+type Config struct {
+	Listen  string
+	DataDir string
+	Limits  httpapi.Limits
+	Service service.Limits
+	// ShutdownTimeout bounds the drain of in-flight requests.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	// Started, when set, is called with the address the server listens on.
+	Started func(addr string)
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	store, err := sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log})
+
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := httpapi.New(svc, log, cfg.Limits, httpapi.Hooks{
+		Ingested: func(res cloudmeter.AppendResult) {
+			m.events.WithLabelValues("accepted").Add(float64(res.Accepted))
+			m.events.WithLabelValues("duplicate").Add(float64(res.Duplicates))
+		},
+		Ready: func(r *http.Request) error {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			return store.Ping(ctx)
+		},
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return cloudmeter.Errorf(cloudmeter.KindUnavailable, "listen on %s: %v", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           m.instrument(recoverer(log, mux)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	log.Info("cloudmeter serving", "addr", addr, "data_dir", cfg.DataDir)
+	if cfg.Started != nil {
+		cfg.Started(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// recoverer turns a panic in a handler into a logged 500 with no details.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"error":{"code":"internal","message":"internal error"}}` + "\n"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	events   *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudmeter_http_requests_total", Help: "HTTP requests by route and status code."},
+			[]string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cloudmeter_http_request_duration_seconds", Help: "HTTP request duration by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"route"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cloudmeter_events_total", Help: "Ingested events by result (accepted, duplicate)."},
+			[]string{"result"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.events)
+	return m
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// instrument counts requests by route pattern (never the raw path, which would make
+// label values unbounded).
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(max(sw.code, 200))).Inc()
+		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}

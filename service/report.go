@@ -1,0 +1,177 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/rating"
+	"github.com/cloudmeter/cloudmeter/report"
+)
+
+// ReportRequest asks for a user's utilization over a closed window of seconds.
+type ReportRequest struct {
+	UserID            int64
+	Start, End        int64
+	InfrastructureIDs []int64
+	Datacenters       []string
+}
+
+// Validate checks the window and the user id.
+//
+// Errors: KindInvalid, KindWindowTooLong.
+func (r ReportRequest) Validate(limits Limits) error {
+	if r.UserID <= 0 {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "user: must be a user id above 0")
+	}
+	if r.End < r.Start {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "end: %s is before start %s", cloudmeter.FormatTime(r.End), cloudmeter.FormatTime(r.Start))
+	}
+	if time.Unix(r.Start, 0).UTC().AddDate(limits.MaxReportYears, 0, 0).Unix() < r.End {
+		return cloudmeter.Errorf(cloudmeter.KindWindowTooLong, "the report spans more than %d years: from %s to %s", limits.MaxReportYears,
+			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End))
+	}
+	return nil
+}
+
+// Utilization reports a user's usage and cost over a window, priced with the book in
+// force and clipped to now.
+//
+// Errors: KindForbidden when the key may not read the user; KindInvalid,
+// KindWindowTooLong for a bad window; KindUserNotFound, KindInfrastructureNotFound,
+// KindDatacenterNotFound for unknown names.
+func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req ReportRequest) (*report.Utilization, error) {
+	now := s.Now()
+	if err := req.Validate(s.limits); err != nil {
+		return nil, err
+	}
+	if !key.CanReadUser(req.UserID) {
+		return nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may read only user %d's reports: reading user %d needs the %s permission",
+			key.UserID, req.UserID, cloudmeter.PermUtilizationReportsRead)
+	}
+	ok, err := s.store.UserExists(ctx, req.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, cloudmeter.Errorf(cloudmeter.KindUserNotFound, "user %d not found", req.UserID)
+	}
+	infras, err := s.store.Infrastructures(ctx, req.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range req.InfrastructureIDs {
+		found := false
+		for _, inf := range infras {
+			found = found || inf.ID == id
+		}
+		if !found {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInfrastructureNotFound, "infrastructure %d not found for user %d", id, req.UserID)
+		}
+	}
+	for _, dc := range req.Datacenters {
+		ok, err := s.store.DatacenterExists(ctx, dc)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, cloudmeter.Errorf(cloudmeter.KindDatacenterNotFound, "datacenter %q not found", dc)
+		}
+	}
+	book, err := s.currentBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	spans, err := s.store.Spans(ctx, cloudmeter.SpanQuery{UserID: req.UserID, From: req.Start, To: req.End,
+		InfrastructureIDs: req.InfrastructureIDs, Datacenters: req.Datacenters})
+	if err != nil {
+		return nil, err
+	}
+	return report.Build(req.UserID, spans, infras, rating.NewPricer(book), req.Start, req.End, now)
+}
+
+// ResourceView is a resource with its priced segments up to now.
+type ResourceView struct {
+	Resource cloudmeter.Resource
+	Currency string
+	Segments []rating.Segment
+}
+
+// Resource returns one product with its segments priced by the book in force.
+//
+// Errors: KindNotFound; KindForbidden when the key may not read the owner.
+func (s *Service) Resource(ctx context.Context, key cloudmeter.APIKey, productID int64) (*ResourceView, error) {
+	now := s.Now()
+	res, spans, err := s.store.Resource(ctx, productID)
+	if err != nil {
+		return nil, err
+	}
+	if !key.CanReadUser(res.UserID) {
+		return nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may not read product %d: it belongs to another user", productID)
+	}
+	book, err := s.currentBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := rating.NewPricer(book)
+	v := &ResourceView{Resource: res, Currency: book.Currency}
+	for i := range spans {
+		segs, err := p.Price(&spans[i], spans[i].Start, min(spans[i].End, now))
+		if err != nil {
+			return nil, err
+		}
+		v.Segments = append(v.Segments, segs...)
+	}
+	return v, nil
+}
+
+// Anomalies lists what rating found impossible or could not price: the stored ledger
+// anomalies and, computed with the book in force, the unpriced usage up to now.
+//
+// Errors: KindForbidden when the key may not read the user (all users need
+// utilization_reports_read).
+func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudmeter.AnomalyQuery) ([]cloudmeter.Anomaly, error) {
+	now := s.Now()
+	if q.UserID == 0 && !key.Has(cloudmeter.PermUtilizationReportsRead) {
+		q.UserID = key.UserID
+	}
+	if !key.CanReadUser(q.UserID) {
+		return nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may read only user %d's anomalies", key.UserID)
+	}
+	if q.Limit <= 0 || q.Limit > 10000 {
+		q.Limit = 1000
+	}
+	out, err := s.store.Anomalies(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	book, err := s.currentBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := rating.NewPricer(book)
+	err = s.store.AllSpans(ctx, q.UserID, func(sp cloudmeter.Span) error {
+		if len(out) >= q.Limit || !rating.Billable(sp.Type) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
+			return nil
+		}
+		segs, err := p.Price(&sp, sp.Start, min(sp.End, now))
+		if err != nil {
+			return err
+		}
+		for _, seg := range segs {
+			if seg.Unpriced != "" && len(out) < q.Limit {
+				out = append(out, cloudmeter.Anomaly{ProductID: sp.ProductID, UserID: sp.UserID, Kind: cloudmeter.AnomalyUnpriced,
+					Message: seg.Unpriced + " from " + cloudmeter.FormatTime(seg.Start) + endText(seg.End) + ": reported at cost 0", Time: seg.Start})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func endText(end int64) string {
+	if end >= cloudmeter.OpenEnd {
+		return " on"
+	}
+	return " to " + cloudmeter.FormatTime(end)
+}
