@@ -1,10 +1,11 @@
-// Package sqlite implements cloudmeter.Store on an embedded SQLite database (pure Go,
+// Package sqlite opens cloudmeter's store on an embedded SQLite database (pure Go,
 // modernc.org/sqlite) in a data directory. It is the zero-set-up default.
 //
 // Writers take the database lock at BEGIN (_txlock=immediate) and wait for it up to the
-// busy timeout, so concurrent requests queue instead of failing with SQLITE_BUSY. WAL
-// with synchronous=NORMAL keeps every committed transaction across a crash of the
-// process (kill -9); a power loss may lose the last transactions before a checkpoint.
+// busy timeout, so concurrent requests queue instead of failing with SQLITE_BUSY, and two
+// transactions never rate the same product at once. WAL with synchronous=NORMAL keeps
+// every committed transaction across a crash of the process (kill -9); a power loss may
+// lose the last transactions before a checkpoint.
 package sqlite
 
 import (
@@ -21,17 +22,14 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/migrations"
+	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
 // FileName is the database file inside the data directory.
 const FileName = "cloudmeter.db"
 
-// Store is a cloudmeter.Store on SQLite.
-type Store struct {
-	db *sql.DB
-}
-
-var _ cloudmeter.Store = (*Store)(nil)
+// Store is the SQL store opened on SQLite.
+type Store = sqlstore.Store
 
 // Open opens (creating it if needed) the database in dataDir and applies pending
 // migrations.
@@ -51,62 +49,47 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	// One writer at a time is all SQLite allows; a few connections let reads run beside it.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.FS)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
 	if err != nil {
-		return cloudmeter.Internal(fmt.Errorf("migrations: %w", err))
+		db.Close()
+		return nil, cloudmeter.Internal(fmt.Errorf("migrations: %w", err))
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return cloudmeter.Errorf(cloudmeter.KindUnavailable, "database migration failed: %v", err)
+		db.Close()
+		return nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "database %s: migration failed: %v", path, err)
 	}
-	return nil
+	return sqlstore.New(db, Dialect{}), nil
 }
 
-// DB exposes the database handle for benchmarks that measure raw insert rates.
-func (s *Store) DB() *sql.DB { return s.db }
+// Dialect is SQLite's sqlstore.Dialect.
+type Dialect struct{}
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return storeErr(err)
-	}
-	return nil
-}
+// Name implements sqlstore.Dialect.
+func (Dialect) Name() string { return "sqlite" }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// NumberedPlaceholders implements sqlstore.Dialect: SQLite takes ?.
+func (Dialect) NumberedPlaceholders() bool { return false }
 
-// storeErr translates driver errors into domain errors, by SQLite result code.
-func storeErr(err error) error {
-	if err == nil {
+// LockProducts implements sqlstore.Dialect: immediate transactions already serialize
+// every writer.
+func (Dialect) LockProducts() bool { return false }
+
+// Retryable implements sqlstore.Dialect.
+func (Dialect) Retryable(err error) bool { return false }
+
+// Translate implements sqlstore.Dialect, by SQLite result code.
+func (Dialect) Translate(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
 		return nil
 	}
-	var ce *cloudmeter.Error
-	if errors.As(err, &ce) {
-		return err
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT:
+		return &cloudmeter.Error{Kind: cloudmeter.KindConflict, Message: "the record already exists", Err: err}
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database is busy; retry", Err: err}
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
+		return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database cannot be written", Err: err}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the request was cancelled or timed out", Err: err}
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_CONSTRAINT:
-			return &cloudmeter.Error{Kind: cloudmeter.KindConflict, Message: "the record already exists", Err: err}
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database is busy; retry", Err: err}
-		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY:
-			return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database cannot be written", Err: err}
-		}
-	}
-	return cloudmeter.Internal(err)
+	return nil
 }

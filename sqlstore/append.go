@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -35,8 +35,18 @@ func inList(n int) string {
 
 type eventKey struct{ source, id string }
 
-// AppendEvents stores a batch atomically and re-rates the products it touches.
+// AppendEvents stores a batch atomically and re-rates the products it touches. A
+// transaction that fails on a serialization failure or a deadlock is run again.
 func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := s.appendEvents(ctx, events, rate)
+		if err == nil || attempt == 5 || !s.d.Retryable(err) {
+			return res, err
+		}
+	}
+}
+
+func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
 	var res cloudmeter.AppendResult
 	// Within the batch: the first copy of a key is the candidate, later equal copies are
 	// duplicates, later different copies are conflicts.
@@ -62,7 +72,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, storeErr(err)
+		return res, s.err(err)
 	}
 	defer tx.Rollback()
 
@@ -70,7 +80,12 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	for _, i := range candidates {
 		products[events[i].ProductID] = true
 	}
-	existing, err := loadEvents(ctx, tx, keys(products))
+	if s.d.LockProducts() {
+		if err := s.lockProducts(ctx, tx, keys(products)); err != nil {
+			return res, err
+		}
+	}
+	existing, err := s.loadEvents(ctx, tx, keys(products))
 	if err != nil {
 		return res, err
 	}
@@ -84,21 +99,21 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 			e := &events[i]
 			args = append(args, e.Source, e.ID, e.ProductID, string(e.Type), e.Time, e.Subject, e.Digest, string(e.Data), now)
 		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `+
-			placeholders(len(part), 9)+` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, args...)
+		rows, err := tx.QueryContext(ctx, s.rb(`INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `+
+			placeholders(len(part), 9)+` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`), args...)
 		if err != nil {
-			return res, storeErr(err)
+			return res, s.err(err)
 		}
 		for rows.Next() {
 			var k eventKey
 			if err := rows.Scan(&k.source, &k.id); err != nil {
 				rows.Close()
-				return res, storeErr(err)
+				return res, s.err(err)
 			}
 			inserted[k] = true
 		}
 		if err := rows.Close(); err != nil {
-			return res, storeErr(err)
+			return res, s.err(err)
 		}
 	}
 
@@ -113,8 +128,8 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 			continue
 		}
 		var digest string
-		if err := tx.QueryRowContext(ctx, `SELECT digest FROM events WHERE source = ? AND id = ?`, e.Source, e.ID).Scan(&digest); err != nil {
-			return res, storeErr(err)
+		if err := tx.QueryRowContext(ctx, s.rb(`SELECT digest FROM events WHERE source = ? AND id = ?`), e.Source, e.ID).Scan(&digest); err != nil {
+			return res, s.err(err)
 		}
 		if digest == e.Digest {
 			res.Duplicates++
@@ -135,13 +150,30 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 		ratings = append(ratings, rate(pid, evs))
 		res.Rated = append(res.Rated, pid)
 	}
-	if err := writeRatings(ctx, tx, ratings); err != nil {
+	if err := s.writeRatings(ctx, tx, ratings); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
-		return res, storeErr(err)
+		return res, s.err(err)
 	}
 	return res, nil
+}
+
+// lockProducts takes a row lock per product, in ascending order so that two
+// transactions never wait on each other in a cycle.
+func (s *Store) lockProducts(ctx context.Context, tx *sql.Tx, products []int64) error {
+	for start := 0; start < len(products); start += chunk {
+		part := products[start:min(start+chunk, len(products))]
+		args := make([]any, 0, len(part)*2)
+		for _, p := range part {
+			args = append(args, p, 1)
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO rating_locks (product_id, generation) VALUES `+placeholders(len(part), 2)+
+			` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`), args...); err != nil {
+			return s.err(err)
+		}
+	}
+	return nil
 }
 
 func keys[V any](m map[int64]V) []int64 {
@@ -159,7 +191,7 @@ type querier interface {
 
 // loadEvents returns the stored events of the given products, with Data but without
 // the typed fields (the rate function decodes them).
-func loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]cloudmeter.Event, error) {
+func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]cloudmeter.Event, error) {
 	out := map[int64][]cloudmeter.Event{}
 	for start := 0; start < len(products); start += chunk {
 		part := products[start:min(start+chunk, len(products))]
@@ -167,30 +199,30 @@ func loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]c
 		for i, p := range part {
 			args[i] = p
 		}
-		rows, err := q.QueryContext(ctx, `SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `+inList(len(part)), args...)
+		rows, err := q.QueryContext(ctx, s.rb(`SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `+inList(len(part))), args...)
 		if err != nil {
-			return nil, storeErr(err)
+			return nil, s.err(err)
 		}
 		for rows.Next() {
 			var e cloudmeter.Event
 			var typ, data string
 			if err := rows.Scan(&e.Source, &e.ID, &e.ProductID, &typ, &e.Time, &e.Subject, &e.Digest, &data); err != nil {
 				rows.Close()
-				return nil, storeErr(err)
+				return nil, s.err(err)
 			}
 			e.Type = cloudmeter.EventType(typ)
 			e.Data = []byte(data)
 			out[e.ProductID] = append(out[e.ProductID], e)
 		}
 		if err := rows.Close(); err != nil {
-			return nil, storeErr(err)
+			return nil, s.err(err)
 		}
 	}
 	return out, nil
 }
 
 // writeRatings replaces the resources, spans and anomalies of the rated products.
-func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) error {
+func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) error {
 	for start := 0; start < len(ratings); start += chunk {
 		part := ratings[start:min(start+chunk, len(ratings))]
 		args := make([]any, len(part))
@@ -198,8 +230,8 @@ func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) 
 			args[i] = r.ProductID
 		}
 		for _, table := range []string{"spans", "anomalies"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE product_id IN `+inList(len(part)), args...); err != nil {
-				return storeErr(err)
+			if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+table+` WHERE product_id IN `+inList(len(part))), args...); err != nil {
+				return s.err(err)
 			}
 		}
 	}
@@ -210,8 +242,8 @@ func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) 
 	for _, r := range ratings {
 		if r.Resource != nil {
 			resources = append(resources, r.Resource)
-		} else if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE product_id = ?`, r.ProductID); err != nil {
-			return storeErr(err)
+		} else if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM resources WHERE product_id = ?`), r.ProductID); err != nil {
+			return s.err(err)
 		}
 		spans = append(spans, r.Spans...)
 		anomalies = append(anomalies, r.Anomalies...)
@@ -229,22 +261,22 @@ func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) 
 			users = append(users, r.UserID)
 			infra = append(infra, r.UserID, r.InfrastructureID, r.InfrastructureLabel, r.Datacenter)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
 			subdomain, exclude_billing, attributes, state, provisioned_at, deleted_at, rated_generation) VALUES `+placeholders(len(part), 14)+`
 			ON CONFLICT (product_id) DO UPDATE SET user_id = excluded.user_id, infrastructure_id = excluded.infrastructure_id,
 			infrastructure_label = excluded.infrastructure_label, datacenter = excluded.datacenter, type = excluded.type, label = excluded.label,
 			subdomain = excluded.subdomain, exclude_billing = excluded.exclude_billing, attributes = excluded.attributes, state = excluded.state,
-			provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1`, args...); err != nil {
-			return storeErr(err)
+			provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1`), args...); err != nil {
+			return s.err(err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (user_id) VALUES `+placeholders(len(part), 1)+` ON CONFLICT (user_id) DO NOTHING`, users...); err != nil {
-			return storeErr(err)
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO users (user_id) VALUES `+placeholders(len(part), 1)+` ON CONFLICT (user_id) DO NOTHING`), users...); err != nil {
+			return s.err(err)
 		}
 		// Several resources of one chunk may name the same infrastructure; keep the last.
 		infra = dedupeInfra(infra)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `+placeholders(len(infra)/4, 4)+
-			` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`, infra...); err != nil {
-			return storeErr(err)
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `+placeholders(len(infra)/4, 4)+
+			` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`), infra...); err != nil {
+			return s.err(err)
 		}
 	}
 
@@ -258,10 +290,10 @@ func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) 
 				boolInt(sp.ExcludeBilling), string(sp.State), nullInt(a.ServerTypeID), nullStr(a.ServerTypeName), nullInt(a.DriveSizeMBytes),
 				nullInt(a.SharedDriveSizeMBytes), nullStr(a.StorageType), nullStr(a.SubnetType), nullInt(a.SubnetPrefixSize), nullInt(a.MeasurementPeriod))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO spans (user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain,
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO spans (user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain,
 			exclude_billing, state, server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type,
-			subnet_prefix_size, measurement_period) VALUES `+placeholders(len(part), 19), args...); err != nil {
-			return storeErr(err)
+			subnet_prefix_size, measurement_period) VALUES `+placeholders(len(part), 19)), args...); err != nil {
+			return s.err(err)
 		}
 	}
 
@@ -273,9 +305,9 @@ func writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) 
 			seq[a.ProductID]++
 			args = append(args, a.ProductID, seq[a.ProductID], a.UserID, string(a.Kind), a.Message, a.EventSource, a.EventID, a.Time)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `+
-			placeholders(len(part), 8), args...); err != nil {
-			return storeErr(err)
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `+
+			placeholders(len(part), 8)), args...); err != nil {
+			return s.err(err)
 		}
 	}
 	return nil

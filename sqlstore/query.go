@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -62,20 +62,20 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 		}
 	}
 	b.WriteString(` ORDER BY infrastructure_id, type, product_id, starts_at`)
-	rows, err := s.db.QueryContext(ctx, b.String(), args...)
+	rows, err := s.db.QueryContext(ctx, s.rb(b.String()), args...)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.err(err)
 	}
 	defer rows.Close()
 	var out []cloudmeter.Span
 	for rows.Next() {
 		sp, err := scanSpan(rows)
 		if err != nil {
-			return nil, storeErr(err)
+			return nil, s.err(err)
 		}
 		out = append(out, sp)
 	}
-	return out, storeErr(rows.Err())
+	return out, s.err(rows.Err())
 }
 
 // AllSpans calls fn for every span, of one user when userID > 0.
@@ -84,21 +84,21 @@ func (s *Store) AllSpans(ctx context.Context, userID int64, fn func(cloudmeter.S
 	if userID > 0 {
 		q, args = `SELECT `+spanColumns+` FROM spans WHERE user_id = ? ORDER BY product_id, starts_at`, []any{userID}
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.rb(q), args...)
 	if err != nil {
-		return storeErr(err)
+		return s.err(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		sp, err := scanSpan(rows)
 		if err != nil {
-			return storeErr(err)
+			return s.err(err)
 		}
 		if err := fn(sp); err != nil {
 			return err
 		}
 	}
-	return storeErr(rows.Err())
+	return s.err(rows.Err())
 }
 
 // Resource returns a product's current view and spans.
@@ -106,43 +106,43 @@ func (s *Store) Resource(ctx context.Context, productID int64) (cloudmeter.Resou
 	var r cloudmeter.Resource
 	var typ, state, attrs string
 	var excl int64
-	err := s.db.QueryRowContext(ctx, `SELECT user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label, subdomain,
-		exclude_billing, attributes, state, provisioned_at, deleted_at FROM resources WHERE product_id = ?`, productID).
+	err := s.db.QueryRowContext(ctx, s.rb(`SELECT user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label, subdomain,
+		exclude_billing, attributes, state, provisioned_at, deleted_at FROM resources WHERE product_id = ?`), productID).
 		Scan(&r.UserID, &r.ProductID, &r.InfrastructureID, &r.InfrastructureLabel, &r.Datacenter, &typ, &r.Label, &r.Subdomain, &excl, &attrs, &state,
 			&r.ProvisionedAt, &r.DeletedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "product %d: no provisioned resource has this product_id", productID)
 	}
 	if err != nil {
-		return r, nil, storeErr(err)
+		return r, nil, s.err(err)
 	}
 	r.Type, r.State, r.ExcludeBilling = cloudmeter.ResourceType(typ), cloudmeter.State(state), excl != 0
 	if err := json.Unmarshal([]byte(attrs), &r.Attributes); err != nil {
 		return r, nil, cloudmeter.Internal(err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+spanColumns+` FROM spans WHERE user_id = ? AND product_id = ? ORDER BY starts_at`, r.UserID, productID)
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT `+spanColumns+` FROM spans WHERE user_id = ? AND product_id = ? ORDER BY starts_at`), r.UserID, productID)
 	if err != nil {
-		return r, nil, storeErr(err)
+		return r, nil, s.err(err)
 	}
 	defer rows.Close()
 	var spans []cloudmeter.Span
 	for rows.Next() {
 		sp, err := scanSpan(rows)
 		if err != nil {
-			return r, nil, storeErr(err)
+			return r, nil, s.err(err)
 		}
 		spans = append(spans, sp)
 	}
-	return r, spans, storeErr(rows.Err())
+	return r, spans, s.err(rows.Err())
 }
 
 // Infrastructures returns the infrastructures of a user.
 func (s *Store) Infrastructures(ctx context.Context, userID int64) ([]cloudmeter.Infrastructure, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT i.infrastructure_id, i.label, i.datacenter,
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT i.infrastructure_id, i.label, i.datacenter,
 		EXISTS (SELECT 1 FROM resources r WHERE r.user_id = i.user_id AND r.infrastructure_id = i.infrastructure_id AND r.deleted_at = 0)
-		FROM infrastructures i WHERE i.user_id = ? ORDER BY i.infrastructure_id`, userID)
+		FROM infrastructures i WHERE i.user_id = ? ORDER BY i.infrastructure_id`), userID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.err(err)
 	}
 	defer rows.Close()
 	var out []cloudmeter.Infrastructure
@@ -150,7 +150,7 @@ func (s *Store) Infrastructures(ctx context.Context, userID int64) ([]cloudmeter
 		inf := cloudmeter.Infrastructure{UserID: userID}
 		var live bool
 		if err := rows.Scan(&inf.ID, &inf.Label, &inf.Datacenter, &live); err != nil {
-			return nil, storeErr(err)
+			return nil, s.err(err)
 		}
 		inf.ServiceStatus = "deleted"
 		if live {
@@ -158,21 +158,21 @@ func (s *Store) Infrastructures(ctx context.Context, userID int64) ([]cloudmeter
 		}
 		out = append(out, inf)
 	}
-	return out, storeErr(rows.Err())
+	return out, s.err(rows.Err())
 }
 
 // UserExists reports whether a user owns resources or keys.
 func (s *Store) UserExists(ctx context.Context, userID int64) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE user_id = ?) + (SELECT COUNT(*) FROM api_keys WHERE user_id = ?)`, userID, userID).Scan(&n)
-	return n > 0, storeErr(err)
+	err := s.db.QueryRowContext(ctx, s.rb(`SELECT (SELECT COUNT(*) FROM users WHERE user_id = ?) + (SELECT COUNT(*) FROM api_keys WHERE user_id = ?)`), userID, userID).Scan(&n)
+	return n > 0, s.err(err)
 }
 
 // DatacenterExists reports whether any resource lives in the named datacenter.
 func (s *Store) DatacenterExists(ctx context.Context, name string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM resources WHERE datacenter = ? LIMIT 1) AS d`, name).Scan(&n)
-	return n > 0, storeErr(err)
+	err := s.db.QueryRowContext(ctx, s.rb(`SELECT COUNT(*) FROM (SELECT 1 FROM resources WHERE datacenter = ? LIMIT 1) AS d`), name).Scan(&n)
+	return n > 0, s.err(err)
 }
 
 // Anomalies returns stored anomalies.
@@ -193,9 +193,9 @@ func (s *Store) Anomalies(ctx context.Context, q cloudmeter.AnomalyQuery) ([]clo
 		b.WriteString(` LIMIT ?`)
 		args = append(args, q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, b.String(), args...)
+	rows, err := s.db.QueryContext(ctx, s.rb(b.String()), args...)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.err(err)
 	}
 	defer rows.Close()
 	var out []cloudmeter.Anomaly
@@ -203,47 +203,53 @@ func (s *Store) Anomalies(ctx context.Context, q cloudmeter.AnomalyQuery) ([]clo
 		var a cloudmeter.Anomaly
 		var kind string
 		if err := rows.Scan(&a.ProductID, &a.UserID, &kind, &a.Message, &a.EventSource, &a.EventID, &a.Time); err != nil {
-			return nil, storeErr(err)
+			return nil, s.err(err)
 		}
 		a.Kind = cloudmeter.AnomalyKind(kind)
 		out = append(out, a)
 	}
-	return out, storeErr(rows.Err())
+	return out, s.err(rows.Err())
 }
 
 // ProductEvents returns every stored event of a product, with Data but without the
 // typed fields.
 func (s *Store) ProductEvents(ctx context.Context, productID int64) ([]cloudmeter.Event, error) {
-	m, err := loadEvents(ctx, s.db, []int64{productID})
+	m, err := s.loadEvents(ctx, s.db, []int64{productID})
 	return m[productID], err
 }
 
 // Rerate rates every stored product again, in batches, each in its own transaction.
 func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, error) {
 	var products []int64
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT product_id FROM events ORDER BY product_id`)
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT DISTINCT product_id FROM events ORDER BY product_id`))
 	if err != nil {
-		return 0, storeErr(err)
+		return 0, s.err(err)
 	}
 	for rows.Next() {
 		var p int64
 		if err := rows.Scan(&p); err != nil {
 			rows.Close()
-			return 0, storeErr(err)
+			return 0, s.err(err)
 		}
 		products = append(products, p)
 	}
 	if err := rows.Close(); err != nil {
-		return 0, storeErr(err)
+		return 0, s.err(err)
 	}
 	n := 0
 	for start := 0; start < len(products); start += chunk {
 		part := products[start:min(start+chunk, len(products))]
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return n, storeErr(err)
+			return n, s.err(err)
 		}
-		evs, err := loadEvents(ctx, tx, part)
+		if s.d.LockProducts() {
+			if err := s.lockProducts(ctx, tx, part); err != nil {
+				tx.Rollback()
+				return n, err
+			}
+		}
+		evs, err := s.loadEvents(ctx, tx, part)
 		if err != nil {
 			tx.Rollback()
 			return n, err
@@ -252,12 +258,12 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 		for _, p := range part {
 			ratings = append(ratings, rate(p, evs[p]))
 		}
-		if err := writeRatings(ctx, tx, ratings); err != nil {
+		if err := s.writeRatings(ctx, tx, ratings); err != nil {
 			tx.Rollback()
 			return n, err
 		}
 		if err := tx.Commit(); err != nil {
-			return n, storeErr(err)
+			return n, s.err(err)
 		}
 		n += len(part)
 	}
