@@ -15,10 +15,11 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
-	"github.com/cloudmeter/cloudmeter/sqlite"
+	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
 // Globals are given to every command.
@@ -87,11 +88,12 @@ type exitPanic struct{}
 
 // StoreFlags choose the database.
 type StoreFlags struct {
-	DataDir string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing)."`
+	DataDir     string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing)."`
+	DatabaseURL string `name:"database-url" env:"CLOUDMETER_DATABASE_URL" help:"PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=disable); when set, used instead of SQLite in the data directory."`
 }
 
-func (f StoreFlags) open(ctx context.Context) (*sqlite.Store, *service.Service, error) {
-	st, err := sqlite.Open(ctx, f.DataDir)
+func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
+	st, err := engine.Open(ctx, f.DataDir, f.DatabaseURL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -118,6 +120,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	return server.Run(g.Ctx, server.Config{
 		Listen:          c.Listen,
 		DataDir:         c.DataDir,
+		DatabaseURL:     c.DatabaseURL,
 		Limits:          httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
 		Service:         service.Limits{MaxReportYears: c.MaxReportYears},
 		ShutdownTimeout: c.ShutdownTimeout,
@@ -137,7 +140,7 @@ func (c *MigrateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(g.Stdout, "database is up to date:", c.DataDir)
+	fmt.Fprintln(g.Stdout, "database is up to date:", engine.Describe(c.DataDir, c.DatabaseURL))
 	return nil
 }
 

@@ -20,17 +20,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/service"
-	"github.com/cloudmeter/cloudmeter/sqlite"
 )
 
 // Config configures a server.
 type Config struct {
 	Listen  string
 	DataDir string
-	Limits  httpapi.Limits
-	Service service.Limits
+	// DatabaseURL selects PostgreSQL; empty means SQLite in DataDir.
+	DatabaseURL string
+	Limits      httpapi.Limits
+	Service     service.Limits
 	// ShutdownTimeout bounds the drain of in-flight requests.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -47,7 +49,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
-	store, err := sqlite.Open(ctx, cfg.DataDir)
+	store, err := engine.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	log.Info("cloudmeter serving", "addr", addr, "data_dir", cfg.DataDir)
+	log.Info("cloudmeter serving", "addr", addr, "store", engine.Describe(cfg.DataDir, cfg.DatabaseURL))
 	if cfg.Started != nil {
 		cfg.Started(addr)
 	}
