@@ -9,6 +9,7 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/postgres"
+	"github.com/cloudmeter/cloudmeter/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -48,5 +49,17 @@ func TestOpenErrors(t *testing.T) {
 		if time.Since(start) > 20*time.Second {
 			t.Fatalf("Open took %v to give up", time.Since(start))
 		}
+	})
+}
+
+// TestStore runs the storage suite, the same one SQLite runs, on a real PostgreSQL
+// server.
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) cloudmeter.Store {
+		st, err := postgres.Open(context.Background(), pgtest.URL(t))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return st
 	})
 }
