@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,8 +56,9 @@ type Hooks struct {
 	Metrics http.Handler
 }
 
-// New registers every route on a new ServeMux and returns it.
-func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) *http.ServeMux {
+// New registers every route on a new ServeMux and returns it, wrapped so that unknown
+// routes and wrong methods are answered in the native JSON error shape.
+func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) http.Handler {
 	if limits.MaxBodyBytes <= 0 {
 		limits.MaxBodyBytes = DefaultLimits.MaxBodyBytes
 	}
@@ -74,9 +76,6 @@ func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) *ht
 	mux.HandleFunc("GET /api/v1/keys", a.auth(a.getKeys))
 	mux.HandleFunc("POST /api/v1/keys", a.auth(a.postKey))
 	mux.HandleFunc("DELETE /api/v1/keys/{id}", a.auth(a.deleteKey))
-	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
-	}))
 	mux.Handle("POST "+metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log))
 	mux.Handle(metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log)) // answers 405 to other methods
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
@@ -98,8 +97,39 @@ func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) *ht
 	if hooks.Metrics != nil {
 		mux.Handle("GET /metrics", hooks.Metrics)
 	}
-	return mux
+	return a.notFound(mux)
 }
+
+// notFound answers what the mux matches with no route (404) or with a route of another
+// method (405, with its Allow header) as JSON errors.
+func (a *API) notFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		probe := &headerProbe{header: http.Header{}}
+		h, _ := mux.Handler(r)
+		h.ServeHTTP(probe, r)
+		if probe.code == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
+				Message: fmt.Sprintf("%s %s: method not allowed; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow"))}})
+			return
+		}
+		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
+	})
+}
+
+// headerProbe records what the mux's own 404 or 405 handler would answer.
+type headerProbe struct {
+	header http.Header
+	code   int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 type keyHandler func(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey)
 
@@ -415,7 +445,7 @@ func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be {\"user_id\": N, \"permissions\": [...], \"label\": \"...\"}: %v", err))
+		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be a JSON object {\"user_id\": N, \"permissions\": [\"...\"], \"label\": \"...\"}%s", fieldHint(err)))
 		return
 	}
 	perms, err := cloudmeter.ParsePermissions(strings.Join(in.Permissions, ","))
@@ -439,4 +469,28 @@ func (a *API) deleteKey(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// fieldHint names the field a JSON decoding error is about, without Go type names.
+func fieldHint(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Sprintf(": %s must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field ") {
+		return ": " + strings.TrimPrefix(err.Error(), "json: ") + " is not accepted"
+	}
+	return ""
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int64", "int", "float64":
+		return "number"
+	case "slice":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return goKind
 }

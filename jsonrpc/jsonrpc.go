@@ -67,19 +67,31 @@ func (e Error) MarshalJSON() ([]byte, error) {
 
 func (e *Error) appendJSON(buf []byte) []byte {
 	buf = append(buf, `{"message":`...)
-	buf = appendString(buf, e.Message)
+	buf = AppendString(buf, e.Message)
 	buf = append(buf, `,"code":`...)
 	buf = strconv.AppendInt(buf, int64(e.Code), 10)
 	return append(buf, '}')
 }
 
-// appendString appends s as a JSON string.
-func appendString(buf []byte, s string) []byte {
-	b, err := json.Marshal(s)
-	if err != nil { // cannot happen for a string
-		return append(buf, `""`...)
+// AppendString appends s as a JSON string. Unlike encoding/json it does not escape
+// <, > and &, so messages such as "Bearer <api key>" read as written.
+func AppendString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			buf = append(buf, '\\', c)
+		case c == '\n':
+			buf = append(buf, '\\', 'n')
+		case c < 0x20:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			buf = append(buf, c)
+		}
 	}
-	return append(buf, b...)
+	return append(buf, '"')
 }
 
 // JSONAppender is implemented by method results that encode themselves. The
@@ -159,7 +171,7 @@ func (p Params) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendString(buf, k)
+			buf = AppendString(buf, k)
 			buf = append(buf, ':')
 			buf = appendRaw(buf, p.named[k])
 		}

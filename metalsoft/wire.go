@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/jsonrpc"
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/report"
 )
@@ -58,9 +59,9 @@ func appendInfrastructures(b []byte, u *report.Utilization) []byte {
 		b = append(b, `{"infrastructure_id":`...)
 		b = strconv.AppendInt(b, inf.ID, 10)
 		b = append(b, `,"infrastructure_label":`...)
-		b = appendString(b, inf.Label)
+		b = jsonrpc.AppendString(b, inf.Label)
 		b = append(b, `,"infrastructure_service_status":`...)
-		b = appendString(b, inf.ServiceStatus)
+		b = jsonrpc.AppendString(b, inf.ServiceStatus)
 		b = append(b, '}')
 	}
 	return append(b, '}')
@@ -75,7 +76,7 @@ func appendWindow(b []byte, u *report.Utilization) []byte {
 }
 
 func appendKey(b []byte, k string) []byte {
-	b = appendString(b, k)
+	b = jsonrpc.AppendString(b, k)
 	return append(b, ':')
 }
 
@@ -91,7 +92,7 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	b = append(b, `{"cost":`...)
 	b = appendAmount(b, r.Cost)
 	b = append(b, `,"cost_currency":`...)
-	b = appendString(b, currency)
+	b = jsonrpc.AppendString(b, currency)
 	b = append(b, `,"cost_per_unit":`...)
 	b = appendAmount(b, r.CostPerUnit)
 	if r.Type == cloudmeter.ResourceDrive {
@@ -105,9 +106,9 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	b = append(b, `","measurement_unit":"seconds","product_id":`...)
 	b = strconv.AppendInt(b, r.ProductID, 10)
 	b = append(b, `,"product_label":`...)
-	b = appendString(b, r.Label)
+	b = jsonrpc.AppendString(b, r.Label)
 	b = append(b, `,"product_subdomain":`...)
-	b = appendString(b, r.Subdomain)
+	b = jsonrpc.AppendString(b, r.Subdomain)
 	b = append(b, `,"quantity":"`...)
 	b = strconv.AppendInt(b, r.Quantity, 10)
 	b = append(b, '"')
@@ -129,28 +130,10 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 		if a.SubnetType == nil {
 			b = append(b, "null"...)
 		} else {
-			b = appendString(b, *a.SubnetType)
+			b = jsonrpc.AppendString(b, *a.SubnetType)
 		}
 	}
 	return append(b, '}')
-}
-
-// appendString writes s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 func appendOptInt(b []byte, p *int64) []byte {
@@ -190,7 +173,7 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 			b = append(b, `{"cost":`...)
 			b = appendAmount(b, t.Cost)
 			b = append(b, `,"cost_currency":`...)
-			b = appendString(b, s.u.Currency)
+			b = jsonrpc.AppendString(b, s.u.Currency)
 			b = append(b, `,"measurement_unit":"seconds","quantity":"`...)
 			b = strconv.AppendInt(b, t.Quantity, 10)
 			b = append(b, `","record_count":`...)
@@ -204,7 +187,7 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 	b = append(b, `},"total_cost":`...)
 	b = appendAmount(b, s.u.Total)
 	b = append(b, `,"cost_currency":`...)
-	b = appendString(b, s.u.Currency)
+	b = jsonrpc.AppendString(b, s.u.Currency)
 	b = appendInfrastructures(b, s.u)
 	return appendWindow(b, s.u)
 }

@@ -7,6 +7,7 @@ package pricebook
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -112,43 +113,98 @@ type FieldError struct {
 	Reason string `json:"reason"`
 }
 
-// Parse decodes and validates a book in the native JSON format.
+// Parse decodes and validates a book in the native JSON format. Every broken rule is
+// reported with its field, such as entries[2].price.
 //
 // Errors: KindInvalid, with the list of []FieldError as Details.
 func Parse(body []byte) (*Book, error) {
+	var wire struct {
+		Currency *string           `json:"currency"`
+		Entries  []json.RawMessage `json:"entries"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var b Book
-	if err := dec.Decode(&b); err != nil {
-		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: %s", jsonMessage(err))
+	if err := dec.Decode(&wire); err != nil {
+		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: must be a JSON object {\"currency\": \"GBP\", \"entries\": [...]}: %s", jsonMessage(err))
 	}
 	if dec.More() {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: unexpected data after the JSON object")
 	}
-	if errs := b.Validate(); len(errs) > 0 {
+	var errs []FieldError
+	b := &Book{}
+	if wire.Currency != nil {
+		b.Currency = *wire.Currency
+	}
+	for i, raw := range wire.Entries {
+		e, ferrs := decodeEntry(i, raw)
+		errs = append(errs, ferrs...)
+		b.Entries = append(b.Entries, e)
+	}
+	if len(errs) == 0 {
+		errs = b.Validate()
+	}
+	if len(errs) > 0 {
 		msg := make([]string, len(errs))
 		for i, e := range errs {
 			msg[i] = e.Field + ": " + e.Reason
 		}
 		return nil, &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: "price book is invalid: " + strings.Join(msg, "; "), Details: errs}
 	}
-	return &b, nil
+	return b, nil
+}
+
+// decodeEntry decodes one entry field by field, so that each error names its field.
+func decodeEntry(i int, raw json.RawMessage) (*Entry, []FieldError) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return nil, []FieldError{{Field: fmt.Sprintf("entries[%d]", i), Reason: "must be a JSON object"}}
+	}
+	e := &Entry{}
+	targets := map[string]any{
+		"resource_type": &e.ResourceType, "server_type_id": &e.ServerTypeID, "storage_type": &e.StorageType,
+		"subnet_type": &e.SubnetType, "state": &e.State, "direction": &e.Direction, "datacenter": &e.Datacenter,
+		"user_id": &e.UserID, "price": &e.Price, "unit": &e.Unit, "period_seconds": &e.PeriodSeconds,
+		"valid_from": &e.ValidFrom, "valid_until": &e.ValidUntil,
+	}
+	reasons := map[string]string{
+		"resource_type": "must be a string", "server_type_id": "must be a whole number", "storage_type": "must be a string",
+		"subnet_type": "must be a string", "state": "must be a string", "direction": "must be a string", "datacenter": "must be a string",
+		"user_id": "must be a whole number", "unit": "must be a string", "period_seconds": "must be a whole number of seconds",
+		"valid_from": "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z", "valid_until": "must be an RFC 3339 timestamp such as 2024-01-01T00:00:00Z",
+	}
+	var errs []FieldError
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		field := fmt.Sprintf("entries[%d].%s", i, name)
+		target, known := targets[name]
+		if !known {
+			errs = append(errs, FieldError{Field: field, Reason: "is not a price book field"})
+			continue
+		}
+		if err := json.Unmarshal(fields[name], target); err != nil {
+			reason := reasons[name]
+			if name == "price" {
+				reason = "must be a decimal string of at most 12 decimal places, 0 or more, such as \"0.31\": " + strings.TrimPrefix(err.Error(), "money: ")
+			}
+			errs = append(errs, FieldError{Field: field, Reason: reason})
+		}
+	}
+	if _, ok := fields["price"]; !ok {
+		errs = append(errs, FieldError{Field: fmt.Sprintf("entries[%d].price", i), Reason: "is required"})
+	}
+	return e, errs
 }
 
 func jsonMessage(err error) string {
 	var te *json.UnmarshalTypeError
-	if ok := asType(err, &te); ok && te.Field != "" {
-		return fmt.Sprintf("%s: must be a JSON %s", te.Field, te.Type.Kind())
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Sprintf("%s: must be a JSON %s", te.Field, te.Value)
 	}
-	return err.Error()
-}
-
-func asType(err error, te **json.UnmarshalTypeError) bool {
-	t, ok := err.(*json.UnmarshalTypeError)
-	if ok {
-		*te = t
-	}
-	return ok
+	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // Validate checks every rule of the book and prepares it for lookups. It returns the
@@ -158,7 +214,7 @@ func (b *Book) Validate() []FieldError {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
-	if len(b.Currency) != 3 || strings.ToUpper(b.Currency) != b.Currency || strings.ContainsAny(b.Currency, "0123456789 ") {
+	if len(b.Currency) != 3 || strings.Trim(b.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		add("currency", "must be a three-letter ISO 4217 code in capitals, such as GBP")
 	}
 	for i, e := range b.Entries {

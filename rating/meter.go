@@ -9,6 +9,7 @@ package rating
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
 )
@@ -90,11 +91,15 @@ func Meter(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
 		Label:               p.Label,
 		Subdomain:           p.Subdomain,
 		ExcludeBilling:      p.ExcludeBilling,
-		Attributes:          evs[prov].Attributes,
+		Attributes:          applicable(p.ResourceType, evs[prov].Attributes),
 		State:               cloudmeter.StateActive,
 		ProvisionedAt:       evs[prov].Time,
 	}
 	user := p.UserID
+	if dropped := inapplicable(p.ResourceType, evs[prov].Attributes); dropped != "" {
+		r.Anomalies = append(r.Anomalies, anomaly(evs[prov], user, cloudmeter.AnomalyNotApplicable,
+			fmt.Sprintf("%s do not apply to a %s: ignored", dropped, p.ResourceType)))
+	}
 	for _, e := range evs[:prov] {
 		r.Anomalies = append(r.Anomalies, anomaly(e, user, cloudmeter.AnomalyBeforeProvision,
 			fmt.Sprintf("%s at %s is before the provision at %s: ignored", e.Type, ts(e.Time), ts(res.ProvisionedAt))))
@@ -124,7 +129,11 @@ func Meter(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
 			r.Anomalies = append(r.Anomalies, anomaly(e, user, cloudmeter.AnomalyDuplicateProvision,
 				fmt.Sprintf("a second provision at %s: the one at %s stands", ts(e.Time), ts(res.ProvisionedAt))))
 		case cloudmeter.EventChanged:
-			next := res.Attributes.Merge(e.Attributes)
+			if dropped := inapplicable(res.Type, e.Attributes); dropped != "" {
+				r.Anomalies = append(r.Anomalies, anomaly(e, user, cloudmeter.AnomalyNotApplicable,
+					fmt.Sprintf("%s do not apply to a %s: ignored", dropped, res.Type)))
+			}
+			next := res.Attributes.Merge(applicable(res.Type, e.Attributes))
 			if !sameAttributes(next, res.Attributes) {
 				cut(e.Time)
 				res.Attributes = next
@@ -151,8 +160,96 @@ func Meter(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
 	if !deleted {
 		r.Spans = append(r.Spans, span(res, start, cloudmeter.OpenEnd))
 	}
+	r.Spans = mergeSame(r.Spans)
 	r.Resource = res
 	return r
+}
+
+// mergeSame joins adjacent spans that ended up alike (two changes in one second that
+// cancel out), so a report never shows two lines where nothing changed.
+func mergeSame(spans []cloudmeter.Span) []cloudmeter.Span {
+	out := spans[:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 && out[n-1].State == s.State && sameAttributes(out[n-1].Attributes, s.Attributes) {
+			out[n-1].End = s.End
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// attributesOf lists the attributes that apply to each resource type.
+var attributesOf = map[cloudmeter.ResourceType][]string{
+	cloudmeter.ResourceInstance:    {"server_type_id", "server_type_name"},
+	cloudmeter.ResourceDrive:       {"drive_size_mbytes", "storage_type"},
+	cloudmeter.ResourceSharedDrive: {"shared_drive_size_mbytes", "storage_type"},
+	cloudmeter.ResourceSubnet:      {"subnet_type", "subnet_prefix_size"},
+	cloudmeter.ResourceNetwork:     {"measurement_period"},
+	cloudmeter.ResourceDataLake:    {"measurement_period"},
+}
+
+// setAttributes names the attributes a sets, in a fixed order.
+func setAttributes(a cloudmeter.Attributes) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"server_type_id", a.ServerTypeID != nil}, {"server_type_name", a.ServerTypeName != nil},
+		{"drive_size_mbytes", a.DriveSizeMBytes != nil}, {"shared_drive_size_mbytes", a.SharedDriveSizeMBytes != nil},
+		{"storage_type", a.StorageType != nil}, {"subnet_type", a.SubnetType != nil},
+		{"subnet_prefix_size", a.SubnetPrefixSize != nil}, {"measurement_period", a.MeasurementPeriod != nil},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+func applies(t cloudmeter.ResourceType, name string) bool {
+	for _, n := range attributesOf[t] {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// inapplicable names the attributes a sets that do not apply to type t, or "".
+func inapplicable(t cloudmeter.ResourceType, a cloudmeter.Attributes) string {
+	var out []string
+	for _, n := range setAttributes(a) {
+		if !applies(t, n) {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// applicable keeps the attributes of a that apply to type t.
+func applicable(t cloudmeter.ResourceType, a cloudmeter.Attributes) cloudmeter.Attributes {
+	var k cloudmeter.Attributes
+	if applies(t, "server_type_id") {
+		k.ServerTypeID, k.ServerTypeName = a.ServerTypeID, a.ServerTypeName
+	}
+	if applies(t, "drive_size_mbytes") {
+		k.DriveSizeMBytes = a.DriveSizeMBytes
+	}
+	if applies(t, "shared_drive_size_mbytes") {
+		k.SharedDriveSizeMBytes = a.SharedDriveSizeMBytes
+	}
+	if applies(t, "storage_type") {
+		k.StorageType = a.StorageType
+	}
+	if applies(t, "subnet_type") {
+		k.SubnetType, k.SubnetPrefixSize = a.SubnetType, a.SubnetPrefixSize
+	}
+	if applies(t, "measurement_period") {
+		k.MeasurementPeriod = a.MeasurementPeriod
+	}
+	return k
 }
 
 // sameAttributes compares attribute values, not pointers.

@@ -53,7 +53,8 @@ func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastruc
 		for _, seg := range segs {
 			rec := Record{Segment: seg, Quantity: seg.End - seg.Start + 1}
 			if seg.ExcludeBilling {
-				rec.CostPerUnit = 0
+				// Excluded usage is shown at cost 0, and is never unpriced: no price applies by design.
+				rec.CostPerUnit, rec.Unpriced = 0, ""
 			}
 			rec.Cost, err = money.Cost(rec.Quantity, rec.MeasurementPeriod, rec.CostPerUnit)
 			if err != nil {

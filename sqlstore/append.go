@@ -67,6 +67,7 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 		candidates = append(candidates, i)
 	}
 	if len(res.Conflicts) > 0 {
+		res.Duplicates = 0
 		return res, nil
 	}
 

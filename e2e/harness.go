@@ -1,0 +1,299 @@
+// Package e2e holds cloudmeter's end-to-end tests and the harness they share: a real
+// server (server.Run on a loopback port with a temporary data directory), an admin key
+// made by the command line, and small HTTP helpers that fail the test on any 5xx answer
+// or JSON-RPC internal error, so that "never a 500" is checked by every request.
+//
+// Other test packages may use the harness:
+//
+//	srv := e2e.StartServer(t)
+//	srv.LoadSeed(t)
+//	resp := srv.RPC(t, srv.AdminKey, `{"id":1,"jsonrpc":"2.0","method":"resource_utilization_detailed","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cloudmeter/cloudmeter/cli"
+	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/server"
+)
+
+// RPCPath is where the MetalSoft-compatible JSON-RPC API is served.
+const RPCPath = "/api/developer/developer"
+
+// Media types of the native ingest API.
+const (
+	CTEvent = "application/cloudevents+json"
+	CTBatch = "application/cloudevents-batch+json"
+)
+
+// Server is a running cloudmeter server.
+type Server struct {
+	// URL is the base URL, such as http://127.0.0.1:41234.
+	URL string
+	// DataDir is the server's data directory.
+	DataDir string
+	// AdminKey is a key of user 1 with the admin permission, made with the CLI before
+	// the server started.
+	AdminKey string
+	// Client is the HTTP client the helpers use (no proxy, a timeout).
+	Client *http.Client
+	logs   *syncBuffer
+}
+
+// StartServer starts a server with the default configuration.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	return StartServerWith(t, server.Config{})
+}
+
+// StartServerWith starts a server with cfg; Listen, DataDir and Started are set by the
+// harness (loopback port 0, a temporary directory), and so is Logger unless cfg sets it.
+// The server is stopped, and waited for, when the test ends; its log is printed if the
+// test failed, and any error logged by it fails the test.
+func StartServerWith(t testing.TB, cfg server.Config) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{DataDir: dir, logs: &syncBuffer{}}
+	s.AdminKey = CreateKeyCLI(t, dir, 1, "admin")
+
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = dir
+	addrc := make(chan string, 1)
+	cfg.Started = func(addr string) { addrc <- addr }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, cfg) }()
+	select {
+	case addr := <-addrc:
+		s.URL = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server.Run returned before it started: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server did not start within 30s")
+	}
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
+	s.Client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server.Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("server did not stop within 20s of its context being cancelled")
+		}
+		logs := s.logs.String()
+		if strings.Contains(logs, "level=ERROR") {
+			t.Errorf("the server logged errors:\n%s", logs)
+		} else if t.Failed() {
+			t.Logf("server log:\n%s", logs)
+		}
+	})
+	return s
+}
+
+// CreateKeyCLI makes a key with `cloudmeter keys create` on the data directory dir and
+// returns it (the last line of the command's output).
+func CreateKeyCLI(t testing.TB, dir string, user int64, permissions string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	// --database-url= keeps a CLOUDMETER_DATABASE_URL of the environment from sending
+	// the key to another database than the server's.
+	code := cli.Main(context.Background(), []string{"keys", "create", "--data-dir", dir, "--database-url=",
+		"--user", fmt.Sprint(user), "--permissions", permissions}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("cloudmeter keys create: exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	key := strings.TrimSpace(lines[len(lines)-1])
+	if !strings.HasPrefix(key, fmt.Sprint(user)+":") {
+		t.Fatalf("cloudmeter keys create: last line %q is not a key of user %d", key, user)
+	}
+	return key
+}
+
+// Response is a complete HTTP answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value (numbers as json.Number), failing the test
+// if it is not JSON.
+func (r *Response) JSON(t testing.TB) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(r.Body))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("response body is not JSON: %v\n%s", err, r.Body)
+	}
+	return v
+}
+
+// Object decodes the body as a JSON object.
+func (r *Response) Object(t testing.TB) map[string]any {
+	t.Helper()
+	m, ok := r.JSON(t).(map[string]any)
+	if !ok {
+		t.Fatalf("response body is not a JSON object:\n%s", r.Body)
+	}
+	return m
+}
+
+// Do sends a request. key, when not empty, is sent as "Authorization: Bearer key";
+// contentType, when not empty, as the Content-Type. A 5xx answer fails the test.
+func (s *Server) Do(t testing.TB, method, path, key, contentType string, body []byte) *Response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return s.Send(t, req)
+}
+
+// Send sends a prepared request (its URL must be absolute). A 5xx answer fails the test.
+func (s *Server) Send(t testing.TB, req *http.Request) *Response {
+	t.Helper()
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", req.Method, req.URL.Path, err)
+	}
+	if resp.StatusCode >= 500 {
+		t.Errorf("%s %s: status %d (never a 5xx for a client request): %s", req.Method, req.URL.Path, resp.StatusCode, b)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// RPC posts a JSON-RPC body to the MetalSoft-compatible endpoint with no Content-Type
+// (as curl -d does not set a JSON one) and key as the Bearer key (none when empty). The
+// answer must be HTTP 200 with a JSON body, and no call may be answered -32603.
+func (s *Server) RPC(t testing.TB, key, body string) *Response {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, RPCPath, key, "", []byte(body))
+	if r.Status != http.StatusOK {
+		t.Fatalf("JSON-RPC answered HTTP %d, want 200: %s", r.Status, r.Body)
+	}
+	if bytes.Contains(r.Body, []byte(`"code":-32603`)) {
+		t.Errorf("JSON-RPC internal error for %s: %s", body, r.Body)
+	}
+	return r
+}
+
+// MustStatus fails the test unless r has the status want.
+func MustStatus(t testing.TB, r *Response, want int, what string) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.Status, want, r.Body)
+	}
+}
+
+// PutPrices replaces the price book (as the admin) and fails the test unless it is
+// accepted.
+func (s *Server) PutPrices(t testing.TB, book []byte) {
+	t.Helper()
+	r := s.Do(t, http.MethodPut, "/api/v1/prices", s.AdminKey, "application/json", book)
+	MustStatus(t, r, http.StatusOK, "PUT /api/v1/prices")
+}
+
+// PostEvents sends a batch of events (as the admin) and fails the test unless it is
+// accepted; it returns the decoded answer.
+func (s *Server) PostEvents(t testing.TB, batch []byte) IngestResult {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/events", s.AdminKey, CTBatch, batch)
+	MustStatus(t, r, http.StatusOK, "POST /api/v1/events")
+	var res IngestResult
+	if err := json.Unmarshal(r.Body, &res); err != nil {
+		t.Fatalf("POST /api/v1/events: answer is not an ingest result: %v: %s", err, r.Body)
+	}
+	return res
+}
+
+// IngestResult is the answer to an accepted batch.
+type IngestResult struct {
+	Accepted      int `json:"accepted"`
+	Duplicates    int `json:"duplicates"`
+	RatedProducts int `json:"rated_products"`
+}
+
+// LoadSeed loads the seed example: demo.SeedPrices with PUT /api/v1/prices and
+// demo.SeedEvents with POST /api/v1/events.
+func (s *Server) LoadSeed(t testing.TB) {
+	t.Helper()
+	s.PutPrices(t, demo.SeedPrices)
+	res := s.PostEvents(t, demo.SeedEvents)
+	if res.Accepted != 8 || res.Duplicates != 0 {
+		t.Fatalf("seed events: accepted %d, duplicates %d; want 8 and 0", res.Accepted, res.Duplicates)
+	}
+}
+
+// CreateKey makes a key through POST /api/v1/keys (as the admin) and returns it.
+func (s *Server) CreateKey(t testing.TB, user int64, permissions ...string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"user_id": user, "permissions": permissions, "label": "e2e"})
+	r := s.Do(t, http.MethodPost, "/api/v1/keys", s.AdminKey, "application/json", body)
+	MustStatus(t, r, http.StatusCreated, "POST /api/v1/keys")
+	var out struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil || out.Key == "" {
+		t.Fatalf("POST /api/v1/keys: no key in the answer: %s", r.Body)
+	}
+	return out.Key
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
