@@ -1,8 +1,8 @@
 package ledger
 
 import (
+	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -151,7 +151,7 @@ const maxMeasurementPeriod = 366 * 24 * 3600
 
 // data checks the members ms (sorted by name) of the data object of an event of type
 // e.Type and fills e's typed fields.
-func (d *decoder) data(ev int, e *cloudmeter.Event, ms []member) {
+func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 	rules, ok := rulesOf[e.Type]
 	if !ok {
 		return
@@ -200,7 +200,7 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []member) {
 		case fieldSubdomain:
 			p.Subdomain = d.stringField(ev, "data.subdomain", v, false)
 		case fieldAttributes:
-			d.attributes(ev, &e.Attributes, v, e.Type == cloudmeter.EventChanged)
+			d.attributes(ev, &e.Attributes, m, e.Type == cloudmeter.EventChanged)
 		case fieldExcludeBilling:
 			switch v {
 			case "true":
@@ -241,18 +241,15 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []member) {
 	}
 }
 
-// attributes checks the attributes object v and fills a. Unknown names are allowed (they
+// attributes checks the attributes object n and fills a. Unknown names are allowed (they
 // stay in the stored data) and ignored. changed says the object must set something.
-func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, v string, changed bool) {
+func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, n node, changed bool) {
 	const prefix = "data.attributes"
-	if v[0] != '{' {
+	if n.value[0] != '{' {
 		d.fail(ev, prefix, reasonObject)
 		return
 	}
-	start := len(d.stack)
-	d.stack = appendMembers(d.stack, v)
-	ms := d.stack[start:]
-	slices.SortFunc(ms, compareMembers)
+	ms := d.sortedKids(n)
 	if changed && len(ms) == 0 {
 		d.fail(ev, prefix, "must set at least one attribute")
 	}
@@ -284,7 +281,6 @@ func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, v string, changed
 			a.MeasurementPeriod = d.intPtr(ev, prefix+".measurement_period", v, 1, maxMeasurementPeriod)
 		}
 	}
-	d.stack = d.stack[:start]
 	if a.SubnetType != nil && *a.SubnetType == "ipv4" && a.SubnetPrefixSize != nil && *a.SubnetPrefixSize > 32 {
 		d.fail(ev, prefix+".subnet_prefix_size", "must be a whole number from 0 to 32 for an ipv4 subnet")
 	}
@@ -298,7 +294,7 @@ func (d *decoder) intField(ev int, field, v string, lo, hi int64) int64 {
 	if err == nil && n >= lo && n <= hi {
 		return n
 	}
-	if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange && isInteger(v) && v[0] != '-' && hi == math.MaxInt64 {
+	if errors.Is(err, strconv.ErrRange) && isInteger(v) && v[0] != '-' && hi == math.MaxInt64 {
 		d.fail(ev, field, "must be a whole number no larger than "+strconv.FormatInt(hi, 10))
 		return 0
 	}

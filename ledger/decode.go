@@ -8,12 +8,12 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -92,48 +92,74 @@ func DecodeBatch(contentType string, body []byte, lim Limits) ([]cloudmeter.Even
 	}
 	s := string(body) // one copy; every decoded string shares it
 	i := skipSpace(s, 0)
-	top := s[i:valueEnd(s, i)]
 	d := newDecoder(len(body))
-	switch {
-	case top[0] == '{' && wantObject:
-		if e, ok := d.event(0, top); ok {
+	switch c := s[i]; {
+	case c == '{' && wantObject:
+		root, _ := d.tree.parse(s, i)
+		if e, ok := d.event(0, root); ok {
 			return []cloudmeter.Event{e}, nil
 		}
 		return nil, d.err(1)
-	case top[0] == '[' && wantArray:
-		n := 0
-		for range elements(top) {
-			n++
-		}
-		if n == 0 {
-			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "the batch has no events")
-		}
-		if lim.MaxEvents > 0 && n > lim.MaxEvents {
-			return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge,
-				"the batch has %d events; at most %d are allowed in one request", n, lim.MaxEvents)
-		}
-		events := make([]cloudmeter.Event, 0, n)
-		i := 0
-		for v := range elements(top) {
-			if e, ok := d.event(i, v); ok && d.invalid == 0 {
-				events = append(events, e)
-			}
-			i++
-		}
-		if d.invalid > 0 {
-			return nil, d.err(n)
-		}
-		return events, nil
-	case top[0] == '[':
+	case c == '[' && wantArray:
+		return d.batch(s, i, lim)
+	case c == '[':
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
 			"Content-Type %s takes one event as a JSON object, not an array: send a batch as %s", mediaEvent, mediaBatch)
-	case top[0] == '{':
+	case c == '{':
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
 			"Content-Type %s takes a JSON array of events, not an object: send a single event as %s or inside [ ]", mediaBatch, mediaEvent)
 	default:
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
-			"the request body must be a JSON object (one event) or a JSON array of events, not %s", jsonKind(top))
+			"the request body must be a JSON object (one event) or a JSON array of events, not %s", jsonKind(s[i:]))
 	}
+}
+
+// batch decodes the JSON array of events that starts at s[i].
+func (d *decoder) batch(s string, i int, lim Limits) ([]cloudmeter.Event, error) {
+	var events []cloudmeter.Event
+	n := 0
+	for j := i + 1; ; {
+		j = skipSpace(s, j)
+		if j >= len(s) || s[j] == ']' {
+			break
+		}
+		if s[j] == ',' {
+			j++
+			continue
+		}
+		// Each event is parsed into a fresh tree: one pass over its text.
+		d.tree.nodes = d.tree.nodes[:0]
+		v, end := d.tree.parse(s, j)
+		if v.value == "" {
+			break
+		}
+		if n == 0 {
+			// Guess the number of events from the size of the first.
+			guess := (len(s)-i)/max(end-j, 1) + 1
+			if lim.MaxEvents > 0 {
+				guess = min(guess, lim.MaxEvents)
+			}
+			events = make([]cloudmeter.Event, 0, guess)
+		}
+		// Past the limit, only count the rest for the message.
+		if lim.MaxEvents <= 0 || n < lim.MaxEvents {
+			if e, ok := d.event(n, v); ok && d.invalid == 0 {
+				events = append(events, e)
+			}
+		}
+		n++
+		j = end
+	}
+	switch {
+	case n == 0:
+		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "the batch has no events")
+	case lim.MaxEvents > 0 && n > lim.MaxEvents:
+		return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge,
+			"the batch has %d events; at most %d are allowed in one request", n, lim.MaxEvents)
+	case d.invalid > 0:
+		return nil, d.err(n)
+	}
+	return events, nil
 }
 
 // DecodeData fills the typed fields of e (Provision, Attributes, State, ProductID) from
@@ -153,15 +179,13 @@ func DecodeData(e *cloudmeter.Event) error {
 			Message: fmt.Sprintf("event %s %s: data: is not valid JSON", e.Source, e.ID),
 			Details: []EventError{{Field: "data", Reason: "is not valid JSON"}}}
 	}
-	s := string(e.Data)
-	i := skipSpace(s, 0)
-	v := s[i:valueEnd(s, i)]
-	d := newDecoder(0)
+	d := newDecoder(len(e.Data))
+	root, _ := d.tree.parse(string(e.Data), 0)
 	out := cloudmeter.Event{Type: e.Type}
-	if v[0] != '{' {
+	if root.value[0] != '{' {
 		d.fail(0, "data", reasonObject)
 	} else {
-		d.dataObject(0, &out, v)
+		d.dataObject(0, &out, root)
 	}
 	if d.invalid > 0 {
 		var b strings.Builder
@@ -189,7 +213,7 @@ func mediaType(ct string) string {
 
 // checkJSON reports a body that is empty, not UTF-8 or not JSON.
 func checkJSON(body []byte) error {
-	if len(strings.TrimLeft(string(body), " \t\r\n")) == 0 {
+	if len(bytes.TrimLeft(body, " \t\r\n")) == 0 {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid,
 			"the request body is empty: send one event as a JSON object or a batch as a JSON array")
 	}
@@ -250,12 +274,13 @@ type decoder struct {
 	invalid int // events with at least one broken rule
 	lastBad int // index of the last event with a broken rule
 	arena   []byte
-	stack   []member // members of the objects being walked
-	scratch []byte   // digest input
+	tree    tree
+	scratch []byte // digest input
 }
 
 func newDecoder(size int) *decoder {
-	return &decoder{lastBad: -1, arena: make([]byte, 0, size), stack: make([]member, 0, 32)}
+	return &decoder{lastBad: -1, arena: make([]byte, 0, size),
+		tree: tree{nodes: make([]node, 0, 32), scratch: make([]node, 0, 32)}}
 }
 
 // fail records that field of event ev breaks a rule.
@@ -310,7 +335,10 @@ const (
 
 // envelope holds the raw JSON values of an event's attributes; "" is absent.
 type envelope struct {
-	specVersion, id, source, typ, time, dataContentType, subject, dataSchema, data, dataBase64 string
+	specVersion, id, source, typ, time               string
+	dataContentType, subject, dataSchema, dataBase64 string
+	// data is the data member; its value is "" when absent.
+	data node
 }
 
 // Reasons shared by several rules.
@@ -328,17 +356,15 @@ const (
 
 // event decodes the event at index ev of a batch, the JSON value v. ok is false if it
 // breaks any rule (each is recorded).
-func (d *decoder) event(ev int, v string) (e cloudmeter.Event, ok bool) {
-	if v[0] != '{' {
-		d.fail(ev, "", "must be a JSON object (one CloudEvent), not "+jsonKind(v))
+func (d *decoder) event(ev int, v node) (e cloudmeter.Event, ok bool) {
+	if v.value[0] != '{' {
+		d.fail(ev, "", "must be a JSON object (one CloudEvent), not "+jsonKind(v.value))
 		return e, false
 	}
 	before := d.errs
 	var env envelope
 	var seen int
-	start := len(d.stack)
-	d.stack = appendMembers(d.stack, v)
-	for _, m := range d.stack[start:] {
+	for _, m := range d.tree.kids(v) {
 		var slot *string
 		var bit int
 		switch m.name {
@@ -359,7 +385,7 @@ func (d *decoder) event(ev int, v string) (e cloudmeter.Event, ok bool) {
 		case "dataschema":
 			slot, bit = &env.dataSchema, attrDataSchema
 		case "data":
-			slot, bit = &env.data, attrData
+			bit = attrData
 		case "data_base64":
 			slot, bit = &env.dataBase64, attrDataBase64
 		default:
@@ -373,13 +399,15 @@ func (d *decoder) event(ev int, v string) (e cloudmeter.Event, ok bool) {
 			continue
 		}
 		seen |= bit
-		// A null attribute is an absent one (CloudEvents JSON format); data is no
-		// attribute and must be an object.
-		if m.value != "null" || bit == attrData {
+		switch {
+		case bit == attrData:
+			// data is no attribute: null is not absent, and it must be an object.
+			env.data = m
+		case m.value != "null":
+			// A null attribute is an absent one (CloudEvents JSON format).
 			*slot = m.value
 		}
 	}
-	d.stack = d.stack[:start]
 
 	if env.specVersion == "" {
 		d.fail(ev, "specversion", reasonRequired)
@@ -430,9 +458,9 @@ func (d *decoder) event(ev int, v string) (e cloudmeter.Event, ok bool) {
 
 	dataStart := len(d.arena)
 	switch {
-	case env.data == "":
+	case env.data.value == "":
 		d.fail(ev, "data", reasonRequired)
-	case env.data[0] != '{':
+	case env.data.value[0] != '{':
 		d.fail(ev, "data", reasonObject)
 	default:
 		d.dataObject(ev, &e, env.data)
@@ -449,16 +477,12 @@ func (d *decoder) event(ev int, v string) (e cloudmeter.Event, ok bool) {
 
 // dataObject appends the canonical form of the data object v to the arena and, if
 // e.Type is set, checks v against the rules of the type and fills e's typed fields.
-func (d *decoder) dataObject(ev int, e *cloudmeter.Event, v string) {
-	start := len(d.stack)
-	d.stack = appendMembers(d.stack, v)
-	ms := d.stack[start:]
-	slices.SortFunc(ms, compareMembers)
+func (d *decoder) dataObject(ev int, e *cloudmeter.Event, v node) {
+	ms := d.sortedKids(v)
 	d.arena = d.appendObject(d.arena, ev, path{name: "data", index: -1}, ms)
 	if e.Type != "" {
 		d.data(ev, e, ms)
 	}
-	d.stack = d.stack[:start]
 }
 
 // key decodes id or source: a non-empty string of at most maxKeyBytes bytes.

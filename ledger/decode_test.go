@@ -253,6 +253,28 @@ func TestDecodeBatchFields(t *testing.T) {
 	}
 }
 
+func TestDecodeBatchTime(t *testing.T) {
+	tests := []struct {
+		name string
+		time string
+		want int64
+	}{
+		{"OK", "2016-02-01T12:58:00Z", t0Unix},
+		{"OKFractionTruncated", "2016-02-01T12:58:00.999999999Z", t0Unix},
+		{"OKOffsetToUTC", "2016-02-01T13:58:00+01:00", t0Unix},
+		{"OKNegativeOffset", "2016-02-01T07:58:00.5-05:00", t0Unix},
+		{"OKEpoch", "1970-01-01T00:00:00Z", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustDecodeOne(t, event(cloudmeter.EventDeleted, dataDeleted, "time", `"`+tt.time+`"`))
+			if e.Time != tt.want {
+				t.Errorf("Time = %d (%s), want %d", e.Time, cloudmeter.FormatTime(e.Time), tt.want)
+			}
+		})
+	}
+}
+
 func TestDecodeBatchData(t *testing.T) {
 	const (
 		prov    = cloudmeter.EventProvisioned

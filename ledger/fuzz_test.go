@@ -1,9 +1,12 @@
 package ledger_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -64,6 +67,9 @@ func FuzzDecodeBatch(f *testing.F) {
 			if diff := cmp.Diff(e, again); diff != "" {
 				t.Fatalf("DecodeData of event %d (-DecodeBatch +DecodeData):\n%s", i, diff)
 			}
+			if ref := refCanonical(t, e.Data); ref != string(e.Data) {
+				t.Fatalf("event %d data is not canonical:\n got %s\nwant %s", i, e.Data, ref)
+			}
 			resent := resend(t, e)
 			if string(resent.Data) != string(e.Data) || resent.Digest != e.Digest {
 				t.Fatalf("event %d sent again with its stored data:\ndata %s\n  -> %s\ndigest %s -> %s", i, e.Data, resent.Data, e.Digest, resent.Digest)
@@ -91,4 +97,61 @@ func resend(t *testing.T, e cloudmeter.Event) cloudmeter.Event {
 		t.Fatalf("DecodeBatch of %s: %v", body, err)
 	}
 	return events[0]
+}
+
+// FuzzCanonicalData checks the canonical form of data against an independent one built
+// with encoding/json: any valid JSON value placed among the attributes of an event comes
+// out as encoding/json writes it after decoding with UseNumber (maps sorted by key,
+// numbers as sent, HTML escaping off), unless it has a duplicate name or U+0000, which
+// are reported.
+func FuzzCanonicalData(f *testing.F) {
+	for _, s := range []string{
+		`1`, `-0.5e+10`, `"x"`, `"\u00e9\u2028\u2029<>&\"\\\/\b\f\n\r\t\u0001"`, `"\ud800"`, `null`, `true`,
+		`{"b": 1, "a": [2, {"d": null, "c": "é"}], "": {}}`, `[[], {}, [[1]]]`, `{"a": 1, "a": 2}`, `"a\u0000"`,
+		`{"\u0061": 1, "b\u2028": 2, "Z": 3, "é": 4}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, value []byte) {
+		if !json.Valid(value) || !utf8.Valid(value) {
+			return
+		}
+		data := `{"product_id": 5, "resource_type": "network", "user_id": 7, "infrastructure_id": 9, "datacenter": "dc", ` +
+			`"attributes": {"x": ` + string(value) + `}}`
+		events, err := ledger.DecodeBatch("", []byte(event(cloudmeter.EventProvisioned, data)), ledger.Limits{})
+		if err != nil {
+			var e *cloudmeter.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("DecodeBatch: %v", err)
+			}
+			for _, d := range e.Details.([]ledger.EventError) {
+				if !strings.HasPrefix(d.Field, "data.attributes.x") ||
+					d.Reason != "appears more than once" && !strings.HasSuffix(d.Reason, "must not contain the character U+0000") {
+					t.Fatalf("DecodeBatch of attribute %s: %v", value, err)
+				}
+			}
+			return
+		}
+		if want := refCanonical(t, []byte(data)); string(events[0].Data) != want {
+			t.Fatalf("canonical data of attribute %s:\n got %s\nwant %s", value, events[0].Data, want)
+		}
+	})
+}
+
+// refCanonical is the canonical form of JSON text according to encoding/json.
+func refCanonical(t *testing.T, data []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decoding %s: %v", data, err)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatalf("encoding %s: %v", data, err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -3,30 +3,41 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
-	"iter"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// This file walks JSON text that encoding/json has already validated (json.Valid), so
-// it only has to find where values start and end. Working on the text directly, rather
-// than unmarshalling into structs or maps, lets the decoder see member names exactly as
-// sent (encoding/json matches struct fields case-insensitively and keeps the last of
-// duplicate names, both of which would hide mistakes in a ledger), report every broken
-// rule instead of the first, keep numbers as their literal text, and hand out strings
-// that share the request body's memory.
+// This file parses JSON text that encoding/json has already validated (json.Valid) into
+// a small tree, in one pass per event. Working on the text, rather than unmarshalling
+// into structs or maps, lets the decoder see member names exactly as sent (encoding/json
+// matches struct fields case-insensitively and keeps the last of duplicate names, both of
+// which would hide mistakes in a ledger), report every broken rule instead of the first,
+// keep numbers as their literal text, and hand out strings that share the request body's
+// memory instead of allocating.
 //
-// Every function tolerates invalid input without panicking (it just stops early), but
-// only gives meaningful answers for valid JSON.
+// The parser never panics on invalid input (it stops early), but only gives meaningful
+// answers for valid JSON.
 
-// member is one name/value pair of a JSON object.
-type member struct {
-	name    string // decoded
-	quoted  string // the name as sent, quotes included
-	escaped bool   // quoted holds a backslash escape
+// node is one JSON value of a tree: a member of an object, an element of an array, or
+// the root.
+type node struct {
+	name    string // member name, decoded; "" for elements and the root
+	escaped bool   // the member name was sent with backslash escapes
 	value   string // raw JSON text of the value
+	first   int32  // objects and arrays: index in tree.nodes of the first child
+	count   int32  // objects and arrays: number of children
 }
+
+// tree holds the nodes of one parsed JSON value. The children of each object or array
+// are contiguous in nodes, in the order sent.
+type tree struct {
+	nodes   []node
+	scratch []node // children of the containers being parsed
+}
+
+// kids returns the members of an object node or the elements of an array node.
+func (t *tree) kids(n node) []node { return t.nodes[n.first : n.first+n.count] }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -58,104 +69,75 @@ func stringEnd(s string, i int) int {
 	}
 }
 
-// valueEnd returns the index just past the JSON value that starts at s[i].
-func valueEnd(s string, i int) int {
+// parse parses the JSON value that starts at s[i] (after any white space), appending the
+// nodes of its children to t, and returns its node and the index just past it.
+func (t *tree) parse(s string, i int) (node, int) {
+	i = skipSpace(s, i)
 	if i >= len(s) {
-		return len(s)
+		return node{}, len(s)
 	}
-	switch s[i] {
-	case '"':
-		return stringEnd(s, i)
+	switch c := s[i]; c {
 	case '{', '[':
-		depth := 0
-		for i < len(s) {
-			switch s[i] {
-			case '"':
-				i = stringEnd(s, i)
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		mark := len(t.scratch)
+		j := i + 1
+		for {
+			j = skipSpace(s, j)
+			if j >= len(s) {
+				break
+			}
+			if s[j] == closer {
+				j++
+				break
+			}
+			if s[j] == ',' {
+				j++
 				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
+			}
+			var name string
+			var escaped bool
+			if c == '{' {
+				if s[j] != '"' {
+					j = len(s)
+					break
+				}
+				k := stringEnd(s, j)
+				name, escaped, _ = stringValue(s[j:k])
+				j = skipSpace(s, k)
+				if j < len(s) && s[j] == ':' {
+					j++
 				}
 			}
-			i++
+			child, end := t.parse(s, j)
+			if child.value == "" {
+				j = len(s)
+				break
+			}
+			child.name, child.escaped = name, escaped
+			t.scratch = append(t.scratch, child)
+			j = end
 		}
-		return len(s)
+		n := node{value: s[i:j], first: int32(len(t.nodes)), count: int32(len(t.scratch) - mark)}
+		t.nodes = append(t.nodes, t.scratch[mark:]...)
+		t.scratch = t.scratch[:mark]
+		return n, j
+	case '"':
+		j := stringEnd(s, i)
+		return node{value: s[i:j]}, j
 	default: // number, true, false, null
 		j := i
+	scalar:
 		for j < len(s) {
 			switch s[j] {
-			case ',', '}', ']', ':', ' ', '\t', '\n', '\r':
-				return j
+			case ',', '}', ']', ':', '{', '[', '"', ' ', '\t', '\n', '\r':
+				break scalar
 			}
 			j++
 		}
-		return j
-	}
-}
-
-// appendMembers appends the members of the JSON object s to dst, in the order sent.
-func appendMembers(dst []member, s string) []member {
-	i := skipSpace(s, 0)
-	if i >= len(s) || s[i] != '{' {
-		return dst
-	}
-	i++
-	for {
-		i = skipSpace(s, i)
-		if i >= len(s) || s[i] == '}' {
-			return dst
-		}
-		if s[i] == ',' {
-			i++
-			continue
-		}
-		if s[i] != '"' {
-			return dst
-		}
-		j := stringEnd(s, i)
-		quoted := s[i:j]
-		i = skipSpace(s, j)
-		if i < len(s) && s[i] == ':' {
-			i++
-		}
-		i = skipSpace(s, i)
-		k := valueEnd(s, i)
-		if k <= i {
-			return dst
-		}
-		name, escaped, _ := stringValue(quoted)
-		dst = append(dst, member{name: name, quoted: quoted, escaped: escaped, value: s[i:k]})
-		i = k
-	}
-}
-
-// elements yields the elements of the JSON array s.
-func elements(s string) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		i := skipSpace(s, 0)
-		if i >= len(s) || s[i] != '[' {
-			return
-		}
-		i++
-		for {
-			i = skipSpace(s, i)
-			if i >= len(s) || s[i] == ']' {
-				return
-			}
-			if s[i] == ',' {
-				i++
-				continue
-			}
-			j := valueEnd(s, i)
-			if j <= i || !yield(s[i:j]) {
-				return
-			}
-			i = j
-		}
+		return node{value: s[i:j]}, j
 	}
 }
 
@@ -183,12 +165,12 @@ func unescape(v string) (string, bool) {
 }
 
 // appendQuoted appends s as a JSON string exactly as encoding/json encodes it with HTML
-// escaping off. fast says s came from JSON text without escapes (so it holds no control
-// characters, quotes or backslashes) and is valid UTF-8.
-func appendQuoted(dst []byte, s string, fast bool) []byte {
+// escaping off. plain says s came from JSON text without escapes, so it holds no control
+// characters, quotes or backslashes (and, the body being checked, is valid UTF-8).
+func appendQuoted(dst []byte, s string, plain bool) []byte {
 	// encoding/json escapes U+2028 and U+2029 (bytes E2 80 A8/A9), even with HTML
 	// escaping off; everything else of an unescaped JSON string passes through as is.
-	if fast && strings.IndexByte(s, 0xE2) < 0 {
+	if plain && strings.IndexByte(s, 0xE2) < 0 {
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')
@@ -203,7 +185,7 @@ func appendQuoted(dst []byte, s string, fast bool) []byte {
 }
 
 // path names a JSON value inside an event for error reports ("data.attributes.x",
-// "data.x[2]"). It is built into a string only when an error needs it.
+// "data.x[2]"). It is built into a string only when needed.
 type path struct {
 	parent string
 	name   string
@@ -221,53 +203,55 @@ func (p path) String() string {
 	}
 }
 
-func compareMembers(a, b member) int { return strings.Compare(a.name, b.name) }
+// compareNodes orders object members by name, byte by byte.
+func compareNodes(a, b node) int { return strings.Compare(a.name, b.name) }
+
+// sortedKids returns the members of the object n sorted by name (in place in the tree).
+func (d *decoder) sortedKids(n node) []node {
+	kids := d.tree.kids(n)
+	if !slices.IsSortedFunc(kids, compareNodes) {
+		slices.SortFunc(kids, compareNodes)
+	}
+	return kids
+}
 
 const reasonNUL = "must not contain the character U+0000"
 
-// appendCanonical appends the canonical form of the JSON value v: object members sorted
-// by name at every level, no insignificant whitespace, numbers as their literal text,
-// strings re-encoded by encoding/json. Duplicate names and U+0000 (which PostgreSQL
-// cannot store as text) are reported against ev.
-func (d *decoder) appendCanonical(dst []byte, ev int, p path, v string) []byte {
-	switch v[0] {
+// appendCanonical appends the canonical form of the JSON value n: object members sorted
+// by name at every level, no insignificant white space, numbers as their literal text,
+// strings re-encoded by encoding/json (HTML escaping off). Duplicate names and U+0000
+// (which PostgreSQL cannot store as text) are reported against event ev.
+func (d *decoder) appendCanonical(dst []byte, ev int, p path, n node) []byte {
+	switch n.value[0] {
 	case '{':
-		start := len(d.stack)
-		d.stack = appendMembers(d.stack, v)
-		ms := d.stack[start:]
-		slices.SortFunc(ms, compareMembers)
-		dst = d.appendObject(dst, ev, p, ms)
-		d.stack = d.stack[:start]
-		return dst
+		return d.appendObject(dst, ev, p, d.sortedKids(n))
 	case '[':
 		dst = append(dst, '[')
 		ps := p.String()
-		i := 0
-		for e := range elements(v) {
+		for i, e := range d.tree.kids(n) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			dst = d.appendCanonical(dst, ev, path{parent: ps, index: i}, e)
-			i++
 		}
 		return append(dst, ']')
 	case '"':
-		s, escaped, ok := stringValue(v)
+		s, escaped, ok := stringValue(n.value)
 		if !ok {
-			return append(dst, v...)
+			return append(dst, n.value...)
 		}
 		if escaped && strings.IndexByte(s, 0) >= 0 {
 			d.fail(ev, p.String(), reasonNUL)
 		}
 		return appendQuoted(dst, s, !escaped)
 	default:
-		return append(dst, v...)
+		return append(dst, n.value...)
 	}
 }
 
 // appendObject appends the canonical form of an object whose members ms are sorted by
 // name.
-func (d *decoder) appendObject(dst []byte, ev int, p path, ms []member) []byte {
+func (d *decoder) appendObject(dst []byte, ev int, p path, ms []node) []byte {
 	dst = append(dst, '{')
 	ps := p.String()
 	for i, m := range ms {
@@ -283,15 +267,9 @@ func (d *decoder) appendObject(dst []byte, ev int, p path, ms []member) []byte {
 		if m.escaped && strings.IndexByte(m.name, 0) >= 0 {
 			d.fail(ev, ps+"."+m.name, "the name "+reasonNUL)
 		}
-		if m.escaped {
-			dst = appendQuoted(dst, m.name, false)
-		} else if strings.IndexByte(m.name, 0xE2) < 0 {
-			dst = append(dst, m.quoted...)
-		} else {
-			dst = appendQuoted(dst, m.name, true)
-		}
+		dst = appendQuoted(dst, m.name, !m.escaped)
 		dst = append(dst, ':')
-		dst = d.appendCanonical(dst, ev, path{parent: ps, name: m.name, index: -1}, m.value)
+		dst = d.appendCanonical(dst, ev, path{parent: ps, name: m.name, index: -1}, m)
 	}
 	return append(dst, '}')
 }
