@@ -403,8 +403,9 @@ type ReportData struct {
 
 // PrepareReport fills dataDir (a fresh one) with the demo price book and demo.Cloud's
 // resources resources of user 1 over demo.Month, ingested through the service (not
-// timed: it is set-up). progress, when set, is called with the events of each batch.
-func PrepareReport(ctx context.Context, dataDir string, seed int64, resources int, progress func(events int)) (*ReportData, error) {
+// timed: it is set-up). progress, when set, is called after each batch with the events
+// ingested so far and in all.
+func PrepareReport(ctx context.Context, dataDir string, seed int64, resources int, progress func(done, total int)) (*ReportData, error) {
 	st, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
 		return nil, err
@@ -415,7 +416,9 @@ func PrepareReport(ctx context.Context, dataDir string, seed int64, resources in
 		return nil, err
 	}
 	d := &ReportData{DataDir: dataDir, Resources: resources, From: demo.Month.Unix(), To: demo.Month.AddDate(0, 1, 0).Unix() - 1}
-	for i, b := range demo.Cloud(seed, resources, demo.Month) {
+	batches := demo.Cloud(seed, resources, demo.Month)
+	total := Count(batches)
+	for i, b := range batches {
 		evs, err := ledger.DecodeBatch(BatchMedia, b.JSON, ledger.Limits{})
 		if err != nil {
 			return nil, fmt.Errorf("batch %d: %w", i, err)
@@ -425,7 +428,7 @@ func PrepareReport(ctx context.Context, dataDir string, seed int64, resources in
 		}
 		d.Events += len(evs)
 		if progress != nil {
-			progress(len(evs))
+			progress(d.Events, total)
 		}
 	}
 	return d, nil

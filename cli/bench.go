@@ -74,9 +74,18 @@ func (c *BenchCmd) Run(g *Globals) error {
 	ingestCPU, insertCPU := bench.MedianFloat(ingestsCPU), bench.MedianFloat(insertsCPU)
 
 	// The report of one user's month.
-	bar := newProgress(g.Stderr, -1, fmt.Sprintf("preparing %d resources for the report (not timed)", c.Resources))
-	d, err := bench.PrepareReport(ctx, dir("report"), 1, c.Resources, func(n int) { bar.Add(n) })
-	bar.Finish()
+	var bar progress
+	prev := 0
+	d, err := bench.PrepareReport(ctx, dir("report"), 1, c.Resources, func(done, total int) {
+		if bar == nil {
+			bar = newProgress(g.Stderr, int64(total), fmt.Sprintf("preparing %d resources for the report (not timed)", c.Resources))
+		}
+		bar.Add(done - prev)
+		prev = done
+	})
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return fmt.Errorf("report set-up: %w", err)
 	}

@@ -221,20 +221,34 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// newProgress returns a progress bar on w when w is a terminal, else a silent one.
-func newProgress(w io.Writer, max int64, what string) *progressbar.ProgressBar {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return progressbar.NewOptions64(max,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(what),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("events"),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
+// progress shows how far long work has come.
+type progress interface {
+	Add(n int) error
+	Finish() error
+}
+
+// noProgress is the progress of work whose stderr is not a terminal: nothing is shown.
+type noProgress struct{}
+
+func (noProgress) Add(int) error { return nil }
+func (noProgress) Finish() error { return nil }
+
+// newProgress returns a progress bar of max steps on w when w is a terminal, else one
+// that shows nothing.
+func newProgress(w io.Writer, max int64, what string) progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return noProgress{}
 	}
-	return progressbar.DefaultSilent(max, what)
+	return progressbar.NewOptions64(max,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
 }
 
 // WriteSummary prints a report's totals per infrastructure and resource type, with the
