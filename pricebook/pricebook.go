@@ -357,14 +357,18 @@ func (e *Entry) matches(s *Subject) bool {
 }
 
 // better reports whether a wins over b for the same subject and second: per-user beats
-// per-datacenter beats default; then more discriminators; then the later valid_from;
-// then the later entry of the book.
+// per-datacenter beats default; then more discriminators; then an entry that names the
+// power state (so a stopped instance keeps its stopped price when its server type's
+// price changes); then the later valid_from; then the later entry of the book.
 func better(a, b *Entry) bool {
 	if a.scope() != b.scope() {
 		return a.scope() > b.scope()
 	}
 	if a.discriminators() != b.discriminators() {
 		return a.discriminators() > b.discriminators()
+	}
+	if (a.State != nil) != (b.State != nil) {
+		return a.State != nil
 	}
 	if a.from != b.from {
 		return a.from > b.from

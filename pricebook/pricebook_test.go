@@ -374,3 +374,39 @@ func ExampleBook_Pieces() {
 	// 2024-01-01T00:00:00Z 2024-01-01T11:59:59Z 0.31
 	// 2024-01-01T12:00:00Z 2024-01-01T23:59:59Z 0.35
 }
+
+// TestStoppedPriceSurvivesATypePriceChange: a stopped instance keeps its stopped price
+// when a new price for its server type takes effect later. Both entries set one
+// discriminator; the power state must decide, not the later valid_from.
+func TestStoppedPriceSurvivesATypePriceChange(t *testing.T) {
+	b, err := pricebook.Parse([]byte(`{"currency":"GBP","entries":[
+		{"resource_type":"instance","state":"stopped","price":"0.02","unit":"item","period_seconds":3600},
+		{"resource_type":"instance","server_type_id":2,"price":"0.25","unit":"item","period_seconds":3600},
+		{"resource_type":"instance","server_type_id":2,"price":"0.29","unit":"item","period_seconds":3600,"valid_from":"2024-12-16T00:00:00Z"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := int64(2)
+	change := time.Date(2024, 12, 16, 0, 0, 0, 0, time.UTC).Unix()
+	for _, c := range []struct {
+		name  string
+		state cloudmeter.State
+		want  string
+	}{{"Stopped", cloudmeter.StateStopped, "0.02"}, {"Active", cloudmeter.StateActive, ""}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := pricebook.Subject{Type: cloudmeter.ResourceInstance, UserID: 1, Datacenter: "uk-reading", ServerTypeID: &two, State: c.state}
+			pieces := b.Pieces(&s, change-10, change+10)
+			var got []string
+			for _, p := range pieces {
+				got = append(got, p.Entry.Price.String())
+			}
+			want := []string{c.want}
+			if c.want == "" {
+				want = []string{"0.25", "0.29"}
+			}
+			if !cmp.Equal(got, want) {
+				t.Errorf("prices across the change = %v; want %v", got, want)
+			}
+		})
+	}
+}

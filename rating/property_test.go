@@ -396,10 +396,10 @@ func genSpan(t *rapid.T, typ cloudmeter.ResourceType) cloudmeter.Span {
 
 // oracleEntry is the entry that prices the subject at second sec by the documented rule,
 // found by brute force: among the matching entries valid at sec, the per-user one beats
-// the per-datacenter one beats the default; then more discriminators; then the later
-// valid_from; then the later entry of the book.
+// the per-datacenter one beats the default; then more discriminators; then the one that
+// names the power state; then the later valid_from; then the later entry of the book.
 func oracleEntry(b *pricebook.Book, s *cloudmeter.Span, sec int64) *pricebook.Entry {
-	rank := func(i int, e *pricebook.Entry) [4]int64 {
+	rank := func(i int, e *pricebook.Entry) [5]int64 {
 		scope := int64(0)
 		if e.UserID != nil {
 			scope = 2
@@ -416,9 +416,13 @@ func oracleEntry(b *pricebook.Book, s *cloudmeter.Span, sec int64) *pricebook.En
 		if e.ValidFrom != nil {
 			from = e.ValidFrom.Unix()
 		}
-		return [4]int64{scope, d, from, int64(i)}
+		state := int64(0)
+		if e.State != nil {
+			state = 1
+		}
+		return [5]int64{scope, d, state, from, int64(i)}
 	}
-	less := func(a, b [4]int64) bool {
+	less := func(a, b [5]int64) bool {
 		for k := range a {
 			if a[k] != b[k] {
 				return a[k] < b[k]
@@ -427,7 +431,7 @@ func oracleEntry(b *pricebook.Book, s *cloudmeter.Span, sec int64) *pricebook.En
 		return false
 	}
 	var win *pricebook.Entry
-	var winRank [4]int64
+	var winRank [5]int64
 	a := &s.Attributes
 	for i, e := range b.Entries {
 		switch {
