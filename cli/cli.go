@@ -5,11 +5,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -162,12 +160,4 @@ func (c *RerateCmd) Run(g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout, "re-rated %d products\n", n)
 	return nil
-}
-
-// errUsage marks a mistake in the arguments.
-var errUsage = errors.New("usage")
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
