@@ -7,23 +7,37 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/postgres"
+	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
 // Open opens the store: PostgreSQL at databaseURL when it is set, SQLite in dataDir
-// otherwise. Pending migrations are applied.
+// otherwise. Pending migrations are applied, and the work they leave to code is done.
 //
 // Errors: KindInvalid for a URL that is not a postgres:// URL; KindUnavailable when the
 // database cannot be reached or migrated.
 func Open(ctx context.Context, dataDir, databaseURL string) (*sqlstore.Store, error) {
-	if databaseURL == "" {
-		return sqlite.Open(ctx, dataDir)
-	}
-	if !postgres.IsURL(databaseURL) {
+	var st *sqlstore.Store
+	var err error
+	switch {
+	case databaseURL == "":
+		st, err = sqlite.Open(ctx, dataDir)
+	case !postgres.IsURL(databaseURL):
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "database URL %s: must start with postgres:// (leave it unset for SQLite in the data directory)", postgres.Redact(databaseURL))
+	default:
+		st, err = postgres.Open(ctx, databaseURL)
 	}
-	return postgres.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	// Work a migration left to code, such as re-rating products whose derived rows
+	// changed shape, is done before anyone reads them.
+	if err := st.FinishMigrations(ctx, service.Rate); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // Describe names where the store lives, without secrets.

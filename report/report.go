@@ -38,7 +38,8 @@ type Utilization struct {
 //
 // Errors: KindInvalid when a cost overflows the money type.
 func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastructure, pricer *rating.Pricer, start, end, now int64) (*Utilization, error) {
-	u := &Utilization{UserID: userID, Currency: pricer.Book().Currency, Start: start, End: end}
+	u := &Utilization{UserID: userID, Currency: pricer.Book().Currency, Start: start, End: end,
+		Records: make([]Record, 0, len(spans)+len(spans)/8)}
 	to := min(end, now)
 	seen := map[int64]bool{}
 	for i := range spans {

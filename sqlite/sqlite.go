@@ -41,7 +41,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		return nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "data directory %s cannot be created: %v", dataDir, err)
 	}
 	path := filepath.Join(dataDir, FileName)
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "database %s: %v", path, err)
@@ -49,7 +49,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	// One writer at a time is all SQLite allows; a few connections let reads run beside it.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.FS)
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite)
 	if err != nil {
 		db.Close()
 		return nil, cloudmeter.Internal(fmt.Errorf("migrations: %w", err))

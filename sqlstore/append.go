@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,26 +13,35 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 )
 
-// chunk bounds the rows of one multi-row statement (SQLite allows 32766 variables).
+// chunk bounds the products handled by one transaction of Rerate.
 const chunk = 200
 
-// placeholders returns "(?,?,?),(?,?,?)" for n rows of cols columns.
-func placeholders(n, cols int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
-	var b strings.Builder
-	b.Grow(n * (len(row) + 1))
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	return b.String()
-}
+// The statements of the write path, prepared when the store opens (prepareAll).
+var (
+	insertEvents = rowsStatement{head: `INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `,
+		tail: ` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, cols: 9}
+	selectEvents = rowsStatement{head: `SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `,
+		cols: 1, in: true}
+	lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
+		tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`, cols: 2}
+	deleteAnomalies = rowsStatement{head: `DELETE FROM anomalies WHERE product_id IN `, cols: 1, in: true}
+	deleteResources = rowsStatement{head: `DELETE FROM resources WHERE product_id IN `, cols: 1, in: true}
+	upsertResources = rowsStatement{head: `INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
+		subdomain, exclude_billing, attributes, state, provisioned_at, deleted_at, rated_generation, spans) VALUES `, tail: `
+		ON CONFLICT (product_id) DO UPDATE SET user_id = excluded.user_id, infrastructure_id = excluded.infrastructure_id,
+		infrastructure_label = excluded.infrastructure_label, datacenter = excluded.datacenter, type = excluded.type, label = excluded.label,
+		subdomain = excluded.subdomain, exclude_billing = excluded.exclude_billing, attributes = excluded.attributes, state = excluded.state,
+		provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1,
+		spans = excluded.spans`, cols: 15}
+	insertUsers  = rowsStatement{head: `INSERT INTO users (user_id) VALUES `, tail: ` ON CONFLICT (user_id) DO NOTHING`, cols: 1}
+	upsertInfras = rowsStatement{head: `INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `,
+		tail: ` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`, cols: 4}
+	insertDatacenters = rowsStatement{head: `INSERT INTO datacenters (name) VALUES `, tail: ` ON CONFLICT (name) DO NOTHING`, cols: 1}
+	insertAnomalies   = rowsStatement{head: `INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `, cols: 8}
 
-func inList(n int) string {
-	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
-}
+	writeStatements = []rowsStatement{insertEvents, selectEvents, lockRating, deleteAnomalies, deleteResources, upsertResources,
+		insertUsers, upsertInfras, insertDatacenters, insertAnomalies}
+)
 
 type eventKey struct{ source, id string }
 
@@ -92,16 +102,21 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	}
 
 	now := time.Now().Unix()
-	inserted := map[eventKey]bool{}
-	for start := 0; start < len(candidates); start += chunk {
-		part := candidates[start:min(start+chunk, len(candidates))]
-		args := make([]any, 0, len(part)*9)
+	inserted := make(map[eventKey]bool, len(candidates))
+	rest := candidates
+	for _, n := range rowCounts(len(candidates)) {
+		part := rest[:n]
+		rest = rest[n:]
+		args := make([]any, 0, n*9)
 		for _, i := range part {
 			e := &events[i]
 			args = append(args, e.Source, e.ID, e.ProductID, string(e.Type), e.Time, e.Subject, e.Digest, string(e.Data), now)
 		}
-		rows, err := tx.QueryContext(ctx, s.rb(`INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `+
-			placeholders(len(part), 9)+` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`), args...)
+		st, err := s.prepared(ctx, tx, insertEvents.text(n))
+		if err != nil {
+			return res, err
+		}
+		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return res, s.err(err)
 		}
@@ -151,7 +166,14 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 		ratings = append(ratings, rate(pid, evs))
 		res.Rated = append(res.Rated, pid)
 	}
-	if err := s.writeRatings(ctx, tx, ratings); err != nil {
+	// A product with no stored event before this batch has no derived rows to replace.
+	fresh := make(map[int64]bool, len(touched))
+	for pid := range touched {
+		if len(existing[pid]) == 0 {
+			fresh[pid] = true
+		}
+	}
+	if err := s.writeRatings(ctx, tx, ratings, fresh); err != nil {
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -163,18 +185,11 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 // lockProducts takes a row lock per product, in ascending order so that two
 // transactions never wait on each other in a cycle.
 func (s *Store) lockProducts(ctx context.Context, tx *sql.Tx, products []int64) error {
-	for start := 0; start < len(products); start += chunk {
-		part := products[start:min(start+chunk, len(products))]
-		args := make([]any, 0, len(part)*2)
-		for _, p := range part {
-			args = append(args, p, 1)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO rating_locks (product_id, generation) VALUES `+placeholders(len(part), 2)+
-			` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`), args...); err != nil {
-			return s.err(err)
-		}
+	args := make([]any, 0, len(products)*2)
+	for _, p := range products {
+		args = append(args, p, 1)
 	}
-	return nil
+	return s.execRows(ctx, tx, lockRating, args)
 }
 
 func keys[V any](m map[int64]V) []int64 {
@@ -191,16 +206,29 @@ type querier interface {
 }
 
 // loadEvents returns the stored events of the given products, with Data but without
-// the typed fields (the rate function decodes them).
+// the typed fields (the rate function decodes them). Within a transaction it uses the
+// store's prepared statements.
 func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]cloudmeter.Event, error) {
 	out := map[int64][]cloudmeter.Event{}
-	for start := 0; start < len(products); start += chunk {
-		part := products[start:min(start+chunk, len(products))]
-		args := make([]any, len(part))
+	rest := products
+	for _, n := range rowCounts(len(products)) {
+		part := rest[:n]
+		rest = rest[n:]
+		args := make([]any, n)
 		for i, p := range part {
 			args[i] = p
 		}
-		rows, err := q.QueryContext(ctx, s.rb(`SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `+inList(len(part))), args...)
+		var rows *sql.Rows
+		var err error
+		if tx, ok := q.(*sql.Tx); ok {
+			var st *sql.Stmt
+			if st, err = s.prepared(ctx, tx, selectEvents.text(n)); err != nil {
+				return nil, err
+			}
+			rows, err = st.QueryContext(ctx, args...)
+		} else {
+			rows, err = q.QueryContext(ctx, s.rb(selectEvents.text(n)), args...)
+		}
 		if err != nil {
 			return nil, s.err(err)
 		}
@@ -222,111 +250,93 @@ func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (ma
 	return out, nil
 }
 
-// writeRatings replaces the resources, spans and anomalies of the rated products.
-func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) error {
-	for start := 0; start < len(ratings); start += chunk {
-		part := ratings[start:min(start+chunk, len(ratings))]
-		args := make([]any, len(part))
-		for i, r := range part {
-			args[i] = r.ProductID
-		}
-		for _, table := range []string{"spans", "anomalies"} {
-			if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+table+` WHERE product_id IN `+inList(len(part))), args...); err != nil {
-				return s.err(err)
-			}
-		}
-	}
-
-	var resources []*cloudmeter.Resource
-	var spans []cloudmeter.Span
-	var anomalies []cloudmeter.Anomaly
+// writeRatings replaces the resources rows (with their encoded spans) and the anomalies
+// of the rated products. Products in fresh had no stored event before, so they have no
+// rows to delete.
+func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating, fresh map[int64]bool) error {
+	var stale, unprovisioned []any
 	for _, r := range ratings {
-		if r.Resource != nil {
-			resources = append(resources, r.Resource)
-		} else if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM resources WHERE product_id = ?`), r.ProductID); err != nil {
-			return s.err(err)
+		if fresh[r.ProductID] {
+			continue
 		}
-		spans = append(spans, r.Spans...)
-		anomalies = append(anomalies, r.Anomalies...)
-	}
-
-	for start := 0; start < len(resources); start += chunk {
-		part := resources[start:min(start+chunk, len(resources))]
-		args := make([]any, 0, len(part)*14)
-		users := make([]any, 0, len(part))
-		infra := make([]any, 0, len(part)*4)
-		for _, r := range part {
-			attrs, _ := json.Marshal(r.Attributes)
-			args = append(args, r.UserID, r.ProductID, r.InfrastructureID, r.InfrastructureLabel, r.Datacenter, string(r.Type),
-				r.Label, r.Subdomain, boolInt(r.ExcludeBilling), string(attrs), string(r.State), r.ProvisionedAt, r.DeletedAt, 1)
-			users = append(users, r.UserID)
-			infra = append(infra, r.UserID, r.InfrastructureID, r.InfrastructureLabel, r.Datacenter)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
-			subdomain, exclude_billing, attributes, state, provisioned_at, deleted_at, rated_generation) VALUES `+placeholders(len(part), 14)+`
-			ON CONFLICT (product_id) DO UPDATE SET user_id = excluded.user_id, infrastructure_id = excluded.infrastructure_id,
-			infrastructure_label = excluded.infrastructure_label, datacenter = excluded.datacenter, type = excluded.type, label = excluded.label,
-			subdomain = excluded.subdomain, exclude_billing = excluded.exclude_billing, attributes = excluded.attributes, state = excluded.state,
-			provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1`), args...); err != nil {
-			return s.err(err)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO users (user_id) VALUES `+placeholders(len(part), 1)+` ON CONFLICT (user_id) DO NOTHING`), users...); err != nil {
-			return s.err(err)
-		}
-		// Several resources of one chunk may name the same infrastructure; keep the last.
-		infra = dedupeInfra(infra)
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `+placeholders(len(infra)/4, 4)+
-			` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`), infra...); err != nil {
-			return s.err(err)
+		stale = append(stale, r.ProductID)
+		if r.Resource == nil {
+			unprovisioned = append(unprovisioned, r.ProductID)
 		}
 	}
+	if err := s.execRows(ctx, tx, deleteAnomalies, stale); err != nil {
+		return err
+	}
+	if err := s.execRows(ctx, tx, deleteResources, unprovisioned); err != nil {
+		return err
+	}
 
-	for start := 0; start < len(spans); start += chunk {
-		part := spans[start:min(start+chunk, len(spans))]
-		args := make([]any, 0, len(part)*19)
-		for i := range part {
-			sp := &part[i]
-			a := &sp.Attributes
-			args = append(args, sp.UserID, sp.ProductID, sp.Start, sp.End, sp.InfrastructureID, sp.Datacenter, string(sp.Type), sp.Label, sp.Subdomain,
-				boolInt(sp.ExcludeBilling), string(sp.State), nullInt(a.ServerTypeID), nullStr(a.ServerTypeName), nullInt(a.DriveSizeMBytes),
-				nullInt(a.SharedDriveSizeMBytes), nullStr(a.StorageType), nullStr(a.SubnetType), nullInt(a.SubnetPrefixSize), nullInt(a.MeasurementPeriod))
+	var resources, anomalies []any
+	type infraKey struct{ user, id int64 }
+	users := map[int64]bool{}
+	infras := map[infraKey][2]string{}
+	datacenters := map[string]bool{}
+	var buf []byte
+	for _, r := range ratings {
+		if r.Resource == nil {
+			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO spans (user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain,
-			exclude_billing, state, server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type,
-			subnet_prefix_size, measurement_period) VALUES `+placeholders(len(part), 19)), args...); err != nil {
-			return s.err(err)
+		res := r.Resource
+		attrs, err := json.Marshal(res.Attributes)
+		if err != nil {
+			return cloudmeter.Internal(err)
+		}
+		shared := cloudmeter.Span{UserID: res.UserID, ProductID: res.ProductID, InfrastructureID: res.InfrastructureID, Datacenter: res.Datacenter,
+			Type: res.Type, Label: res.Label, Subdomain: res.Subdomain, ExcludeBilling: res.ExcludeBilling}
+		buf = appendSpans(buf[:0], &shared, r.Spans)
+		resources = append(resources, res.UserID, res.ProductID, res.InfrastructureID, res.InfrastructureLabel, res.Datacenter, string(res.Type),
+			res.Label, res.Subdomain, boolInt(res.ExcludeBilling), string(attrs), string(res.State), res.ProvisionedAt, res.DeletedAt, 1,
+			slices.Clone(buf))
+		users[res.UserID] = true
+		infras[infraKey{res.UserID, res.InfrastructureID}] = [2]string{res.InfrastructureLabel, res.Datacenter}
+		datacenters[res.Datacenter] = true
+	}
+	for _, r := range ratings {
+		for i, a := range r.Anomalies {
+			anomalies = append(anomalies, a.ProductID, int64(i+1), a.UserID, string(a.Kind), a.Message, a.EventSource, a.EventID, a.Time)
 		}
 	}
 
-	seq := map[int64]int64{}
-	for start := 0; start < len(anomalies); start += chunk {
-		part := anomalies[start:min(start+chunk, len(anomalies))]
-		args := make([]any, 0, len(part)*8)
-		for _, a := range part {
-			seq[a.ProductID]++
-			args = append(args, a.ProductID, seq[a.ProductID], a.UserID, string(a.Kind), a.Message, a.EventSource, a.EventID, a.Time)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `+
-			placeholders(len(part), 8)), args...); err != nil {
-			return s.err(err)
-		}
+	if err := s.execRows(ctx, tx, upsertResources, resources); err != nil {
+		return err
 	}
-	return nil
-}
 
-func dedupeInfra(rows []any) []any {
-	type k struct{ u, i int64 }
-	last := map[k]int{}
-	for r := 0; r < len(rows); r += 4 {
-		last[k{rows[r].(int64), rows[r+1].(int64)}] = r
+	userArgs := make([]any, 0, len(users))
+	for _, u := range keys(users) {
+		userArgs = append(userArgs, u)
 	}
-	out := make([]any, 0, len(rows))
-	for r := 0; r < len(rows); r += 4 {
-		if last[k{rows[r].(int64), rows[r+1].(int64)}] == r {
-			out = append(out, rows[r:r+4]...)
-		}
+	if err := s.execRows(ctx, tx, insertUsers, userArgs); err != nil {
+		return err
 	}
-	return out
+	// In key order, like every multi-row write here, so that concurrent writers lock rows
+	// in one order.
+	infraKeys := make([]infraKey, 0, len(infras))
+	for k := range infras {
+		infraKeys = append(infraKeys, k)
+	}
+	slices.SortFunc(infraKeys, func(a, b infraKey) int { return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.id, b.id)) })
+	infraArgs := make([]any, 0, len(infras)*4)
+	for _, k := range infraKeys {
+		v := infras[k]
+		infraArgs = append(infraArgs, k.user, k.id, v[0], v[1])
+	}
+	if err := s.execRows(ctx, tx, upsertInfras, infraArgs); err != nil {
+		return err
+	}
+	dcArgs := make([]any, 0, len(datacenters))
+	for d := range datacenters {
+		dcArgs = append(dcArgs, d)
+	}
+	slices.SortFunc(dcArgs, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	if err := s.execRows(ctx, tx, insertDatacenters, dcArgs); err != nil {
+		return err
+	}
+	return s.execRows(ctx, tx, insertAnomalies, anomalies)
 }
 
 func boolInt(b bool) int64 {
@@ -334,18 +344,4 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
-}
-
-func nullInt(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func nullStr(p *string) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }

@@ -1,53 +1,41 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
 )
 
-const spanColumns = `user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain, exclude_billing, state,
-	server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type, subnet_prefix_size, measurement_period`
-
-func scanSpan(rows *sql.Rows) (cloudmeter.Span, error) {
-	var sp cloudmeter.Span
-	var typ, state string
-	var excl int64
-	var stID, drive, shared, prefix, period sql.NullInt64
-	var stName, storage, subnet sql.NullString
-	err := rows.Scan(&sp.UserID, &sp.ProductID, &sp.Start, &sp.End, &sp.InfrastructureID, &sp.Datacenter, &typ, &sp.Label, &sp.Subdomain, &excl, &state,
-		&stID, &stName, &drive, &shared, &storage, &subnet, &prefix, &period)
-	sp.Type, sp.State, sp.ExcludeBilling = cloudmeter.ResourceType(typ), cloudmeter.State(state), excl != 0
-	a := &sp.Attributes
-	a.ServerTypeID, a.DriveSizeMBytes, a.SharedDriveSizeMBytes, a.SubnetPrefixSize, a.MeasurementPeriod = ptrInt(stID), ptrInt(drive), ptrInt(shared), ptrInt(prefix), ptrInt(period)
-	a.ServerTypeName, a.StorageType, a.SubnetType = ptrStr(stName), ptrStr(storage), ptrStr(subnet)
-	return sp, err
+// spanScanner reads rows whose one column is a product's encoded spans and decodes them.
+type spanScanner struct {
+	spans sql.RawBytes // valid until the next row: decoded at once
 }
 
-func ptrInt(n sql.NullInt64) *int64 {
-	if !n.Valid {
-		return nil
+func (sc *spanScanner) scan(rows *sql.Rows, dst []cloudmeter.Span) ([]cloudmeter.Span, error) {
+	if err := rows.Scan(&sc.spans); err != nil {
+		return dst, err
 	}
-	v := n.Int64
-	return &v
-}
-
-func ptrStr(n sql.NullString) *string {
-	if !n.Valid {
-		return nil
+	if sc.spans == nil {
+		return dst, cloudmeter.Errorf(cloudmeter.KindInternal, "a product has not been rated since the store was upgraded: run cloudmeter rerate")
 	}
-	v := n.String
-	return &v
+	out, err := decodeSpans(dst, sc.spans)
+	if err != nil {
+		return dst, cloudmeter.Internal(err)
+	}
+	return out, nil
 }
 
 // Spans returns the spans of a user that overlap a closed window.
 func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter.Span, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT ` + spanColumns + ` FROM spans WHERE user_id = ? AND starts_at <= ? AND ends_at >= ?`)
+	b.WriteString(`SELECT spans FROM resources WHERE user_id = ? AND provisioned_at <= ? AND (deleted_at = 0 OR deleted_at >= ?)`)
 	args := []any{q.UserID, q.To, q.From}
 	if len(q.InfrastructureIDs) > 0 {
 		b.WriteString(` AND infrastructure_id IN ` + inList(len(q.InfrastructureIDs)))
@@ -61,41 +49,79 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 			args = append(args, d)
 		}
 	}
-	b.WriteString(` ORDER BY infrastructure_id, type, product_id, starts_at`)
 	rows, err := s.db.QueryContext(ctx, s.rb(b.String()), args...)
 	if err != nil {
 		return nil, s.err(err)
 	}
 	defer rows.Close()
-	var out []cloudmeter.Span
+	// Rows come in primary key order; reports want infrastructure, type, product and start.
+	// Each row's spans are decoded in start order, so the rows are sorted, not the spans.
+	type block struct {
+		infra, product int64
+		typ            string
+		lo, hi         int
+	}
+	var (
+		all    []cloudmeter.Span
+		blocks []block
+		sc     spanScanner
+	)
 	for rows.Next() {
-		sp, err := scanSpan(rows)
-		if err != nil {
+		lo := len(all)
+		if all, err = sc.scan(rows, all); err != nil {
 			return nil, s.err(err)
 		}
-		out = append(out, sp)
+		kept := lo
+		for _, sp := range all[lo:] {
+			if sp.Start <= q.To && sp.End >= q.From {
+				all[kept] = sp
+				kept++
+			}
+		}
+		all = all[:kept]
+		byStart := func(a, b cloudmeter.Span) int { return cmp.Compare(a.Start, b.Start) }
+		if !slices.IsSortedFunc(all[lo:], byStart) {
+			slices.SortFunc(all[lo:], byStart)
+		}
+		if kept > lo {
+			first := &all[lo]
+			blocks = append(blocks, block{first.InfrastructureID, first.ProductID, string(first.Type), lo, kept})
+		}
 	}
-	return out, s.err(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.err(err)
+	}
+	slices.SortFunc(blocks, func(a, b block) int {
+		return cmp.Or(cmp.Compare(a.infra, b.infra), strings.Compare(a.typ, b.typ), cmp.Compare(a.product, b.product))
+	})
+	out := make([]cloudmeter.Span, 0, len(all))
+	for _, b := range blocks {
+		out = append(out, all[b.lo:b.hi]...)
+	}
+	return out, nil
 }
 
 // AllSpans calls fn for every span, of one user when userID > 0.
 func (s *Store) AllSpans(ctx context.Context, userID int64, fn func(cloudmeter.Span) error) error {
-	q, args := `SELECT `+spanColumns+` FROM spans ORDER BY user_id, product_id, starts_at`, []any{}
+	q, args := `SELECT spans FROM resources ORDER BY user_id, product_id`, []any{}
 	if userID > 0 {
-		q, args = `SELECT `+spanColumns+` FROM spans WHERE user_id = ? ORDER BY product_id, starts_at`, []any{userID}
+		q, args = `SELECT spans FROM resources WHERE user_id = ? ORDER BY product_id`, []any{userID}
 	}
 	rows, err := s.db.QueryContext(ctx, s.rb(q), args...)
 	if err != nil {
 		return s.err(err)
 	}
 	defer rows.Close()
+	var sc spanScanner
+	var spans []cloudmeter.Span
 	for rows.Next() {
-		sp, err := scanSpan(rows)
-		if err != nil {
+		if spans, err = sc.scan(rows, spans[:0]); err != nil {
 			return s.err(err)
 		}
-		if err := fn(sp); err != nil {
-			return err
+		for _, sp := range spans {
+			if err := fn(sp); err != nil {
+				return err
+			}
 		}
 	}
 	return s.err(rows.Err())
@@ -106,10 +132,11 @@ func (s *Store) Resource(ctx context.Context, productID int64) (cloudmeter.Resou
 	var r cloudmeter.Resource
 	var typ, state, attrs string
 	var excl int64
+	var encoded []byte
 	err := s.db.QueryRowContext(ctx, s.rb(`SELECT user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label, subdomain,
-		exclude_billing, attributes, state, provisioned_at, deleted_at FROM resources WHERE product_id = ?`), productID).
+		exclude_billing, attributes, state, provisioned_at, deleted_at, spans FROM resources WHERE product_id = ?`), productID).
 		Scan(&r.UserID, &r.ProductID, &r.InfrastructureID, &r.InfrastructureLabel, &r.Datacenter, &typ, &r.Label, &r.Subdomain, &excl, &attrs, &state,
-			&r.ProvisionedAt, &r.DeletedAt)
+			&r.ProvisionedAt, &r.DeletedAt, &encoded)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "product %d: no provisioned resource has this product_id", productID)
 	}
@@ -120,20 +147,14 @@ func (s *Store) Resource(ctx context.Context, productID int64) (cloudmeter.Resou
 	if err := json.Unmarshal([]byte(attrs), &r.Attributes); err != nil {
 		return r, nil, cloudmeter.Internal(err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT `+spanColumns+` FROM spans WHERE user_id = ? AND product_id = ? ORDER BY starts_at`), r.UserID, productID)
+	if encoded == nil {
+		return r, nil, cloudmeter.Errorf(cloudmeter.KindInternal, "product %d has not been rated since the store was upgraded: run cloudmeter rerate", productID)
+	}
+	spans, err := decodeSpans(nil, encoded)
 	if err != nil {
-		return r, nil, s.err(err)
+		return r, nil, cloudmeter.Internal(fmt.Errorf("product %d: %w", productID, err))
 	}
-	defer rows.Close()
-	var spans []cloudmeter.Span
-	for rows.Next() {
-		sp, err := scanSpan(rows)
-		if err != nil {
-			return r, nil, s.err(err)
-		}
-		spans = append(spans, sp)
-	}
-	return r, spans, s.err(rows.Err())
+	return r, spans, nil
 }
 
 // Infrastructures returns the infrastructures of a user.
@@ -171,7 +192,7 @@ func (s *Store) UserExists(ctx context.Context, userID int64) (bool, error) {
 // DatacenterExists reports whether any resource lives in the named datacenter.
 func (s *Store) DatacenterExists(ctx context.Context, name string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.rb(`SELECT COUNT(*) FROM (SELECT 1 FROM resources WHERE datacenter = ? LIMIT 1) AS d`), name).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.rb(`SELECT COUNT(*) FROM datacenters WHERE name = ?`), name).Scan(&n)
 	return n > 0, s.err(err)
 }
 
@@ -258,7 +279,7 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 		for _, p := range part {
 			ratings = append(ratings, rate(p, evs[p]))
 		}
-		if err := s.writeRatings(ctx, tx, ratings); err != nil {
+		if err := s.writeRatings(ctx, tx, ratings, nil); err != nil {
 			tx.Rollback()
 			return n, err
 		}
@@ -268,4 +289,23 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 		n += len(part)
 	}
 	return n, nil
+}
+
+// FinishMigrations carries out the work migrations leave to code (table store_tasks):
+// "rerate" re-rates every product with rate. Opening the store calls it; it does nothing
+// when no task is left, and two instances doing it at once do the same work twice, no
+// harm done.
+func (s *Store) FinishMigrations(ctx context.Context, rate cloudmeter.RateFunc) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.rb(`SELECT COUNT(*) FROM store_tasks WHERE name = ?`), "rerate").Scan(&n); err != nil {
+		return s.err(err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if _, err := s.Rerate(ctx, rate); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, s.rb(`DELETE FROM store_tasks WHERE name = ?`), "rerate")
+	return s.err(err)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cloudmeter/cloudmeter"
 )
@@ -36,13 +37,18 @@ type Dialect interface {
 type Store struct {
 	db *sql.DB
 	d  Dialect
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared statements by query text (see prepared)
 }
 
 var _ cloudmeter.Store = (*Store)(nil)
 
 // New returns a Store over an open, migrated database.
 func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: db, d: d}
+	s := &Store{db: db, d: d, stmts: map[string]*sql.Stmt{}}
+	s.prepareAll(context.Background())
+	return s
 }
 
 // DB exposes the database handle for benchmarks that measure raw insert rates.
@@ -61,7 +67,15 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for q, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, q)
+	}
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // rb rewrites ? placeholders for engines that number them. The queries of this
 // package hold no ? inside string literals.

@@ -1,0 +1,278 @@
+package sqlstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cloudmeter/cloudmeter"
+)
+
+// A product's spans are kept in its resources row as one value, not as one row each:
+// re-rating a product then rewrites one row, and a report reads one value per resource.
+// The value starts with what every span of the product shares, then holds what varies
+// from span to span:
+//
+//	version  byte (1)
+//	varint   user_id
+//	varint   product_id
+//	varint   infrastructure_id
+//	string   datacenter
+//	string   type
+//	string   label
+//	string   subdomain
+//	byte     exclude_billing (0 or 1)
+//	uvarint  number of spans
+//	per span:
+//	  varint   start
+//	  varint   end
+//	  string   state
+//	  byte     which attributes are set (one bit each, bitServerTypeID first)
+//	  the set attributes in bit order: varint for numbers, string for strings
+//
+// A string is a uvarint length and its bytes.
+
+const spanCodecVersion = 1
+
+// Attribute presence bits.
+const (
+	bitServerTypeID = 1 << iota
+	bitServerTypeName
+	bitDriveSizeMBytes
+	bitSharedDriveSizeMBytes
+	bitStorageType
+	bitSubnetType
+	bitSubnetPrefixSize
+	bitMeasurementPeriod
+)
+
+// appendSpans encodes the spans of one product onto dst; shared holds the fields every
+// span shares (those of the product's resource).
+func appendSpans(dst []byte, shared *cloudmeter.Span, spans []cloudmeter.Span) []byte {
+	dst = append(dst, spanCodecVersion)
+	dst = binary.AppendVarint(dst, shared.UserID)
+	dst = binary.AppendVarint(dst, shared.ProductID)
+	dst = binary.AppendVarint(dst, shared.InfrastructureID)
+	dst = appendString(dst, shared.Datacenter)
+	dst = appendString(dst, string(shared.Type))
+	dst = appendString(dst, shared.Label)
+	dst = appendString(dst, shared.Subdomain)
+	dst = append(dst, byte(boolInt(shared.ExcludeBilling)))
+	dst = binary.AppendUvarint(dst, uint64(len(spans)))
+	for i := range spans {
+		sp := &spans[i]
+		dst = binary.AppendVarint(dst, sp.Start)
+		dst = binary.AppendVarint(dst, sp.End)
+		dst = appendString(dst, string(sp.State))
+		a := &sp.Attributes
+		var bits byte
+		for _, f := range [...]struct {
+			set bool
+			bit byte
+		}{
+			{a.ServerTypeID != nil, bitServerTypeID}, {a.ServerTypeName != nil, bitServerTypeName},
+			{a.DriveSizeMBytes != nil, bitDriveSizeMBytes}, {a.SharedDriveSizeMBytes != nil, bitSharedDriveSizeMBytes},
+			{a.StorageType != nil, bitStorageType}, {a.SubnetType != nil, bitSubnetType},
+			{a.SubnetPrefixSize != nil, bitSubnetPrefixSize}, {a.MeasurementPeriod != nil, bitMeasurementPeriod},
+		} {
+			if f.set {
+				bits |= f.bit
+			}
+		}
+		dst = append(dst, bits)
+		dst = appendOptInt(dst, a.ServerTypeID)
+		dst = appendOptString(dst, a.ServerTypeName)
+		dst = appendOptInt(dst, a.DriveSizeMBytes)
+		dst = appendOptInt(dst, a.SharedDriveSizeMBytes)
+		dst = appendOptString(dst, a.StorageType)
+		dst = appendOptString(dst, a.SubnetType)
+		dst = appendOptInt(dst, a.SubnetPrefixSize)
+		dst = appendOptInt(dst, a.MeasurementPeriod)
+	}
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendOptInt(dst []byte, p *int64) []byte {
+	if p == nil {
+		return dst
+	}
+	return binary.AppendVarint(dst, *p)
+}
+
+func appendOptString(dst []byte, p *string) []byte {
+	if p == nil {
+		return dst
+	}
+	return appendString(dst, *p)
+}
+
+// errSpans is returned for a value appendSpans did not write.
+var errSpans = errors.New("stored spans are malformed")
+
+// spanReader decodes a value written by appendSpans. Strings that repeat from one span to
+// the next (states, server type names) are shared rather than allocated again, and the
+// numbers attributes point to are allocated in blocks.
+type spanReader struct {
+	b    []byte
+	err  error
+	strs []string // strings already decoded, to share equal ones
+	ints []int64  // the current block of attribute numbers
+}
+
+func (r *spanReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errSpans
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *spanReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errSpans
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *spanReader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.err = errSpans
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *spanReader) string() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errSpans
+		return ""
+	}
+	raw := r.b[:n]
+	r.b = r.b[n:]
+	for _, s := range r.strs {
+		if s == string(raw) {
+			return s
+		}
+	}
+	s := string(raw)
+	if len(r.strs) < 16 {
+		r.strs = append(r.strs, s)
+	}
+	return s
+}
+
+func (r *spanReader) optInt(bits, bit byte) *int64 {
+	if bits&bit == 0 {
+		return nil
+	}
+	v := r.varint()
+	if len(r.ints) == cap(r.ints) {
+		r.ints = make([]int64, 0, 64)
+	}
+	r.ints = append(r.ints, v)
+	return &r.ints[len(r.ints)-1]
+}
+
+func (r *spanReader) optString(bits, bit byte) *string {
+	if bits&bit == 0 {
+		return nil
+	}
+	v := r.string()
+	return &v
+}
+
+// decodeSpans decodes the spans of one product from b and appends them to dst.
+func decodeSpans(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
+	var r spanReader
+	return r.decode(dst, b)
+}
+
+func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
+	if len(b) == 0 {
+		return dst, fmt.Errorf("%w: empty", errSpans)
+	}
+	if b[0] != spanCodecVersion {
+		return dst, fmt.Errorf("%w: version %d", errSpans, b[0])
+	}
+	r.b, r.err = b[1:], nil
+	var row cloudmeter.Span
+	row.UserID = r.varint()
+	row.ProductID = r.varint()
+	row.InfrastructureID = r.varint()
+	row.Datacenter = r.string()
+	row.Type = cloudmeter.ResourceType(r.string())
+	row.Label = r.string()
+	row.Subdomain = r.string()
+	switch r.byte() {
+	case 0:
+	case 1:
+		row.ExcludeBilling = true
+	default:
+		r.err = errSpans
+	}
+	n := r.uvarint()
+	// Every span takes at least 4 bytes: a bound on n that a corrupt value cannot exceed.
+	if r.err != nil || n > uint64(len(r.b))/4 {
+		return dst, fmt.Errorf("%w: header", errSpans)
+	}
+	dst = sliceGrow(dst, int(n))
+	for range n {
+		sp := row
+		sp.Start = r.varint()
+		sp.End = r.varint()
+		sp.State = cloudmeter.State(r.string())
+		bits := r.byte()
+		a := &sp.Attributes
+		a.ServerTypeID = r.optInt(bits, bitServerTypeID)
+		a.ServerTypeName = r.optString(bits, bitServerTypeName)
+		a.DriveSizeMBytes = r.optInt(bits, bitDriveSizeMBytes)
+		a.SharedDriveSizeMBytes = r.optInt(bits, bitSharedDriveSizeMBytes)
+		a.StorageType = r.optString(bits, bitStorageType)
+		a.SubnetType = r.optString(bits, bitSubnetType)
+		a.SubnetPrefixSize = r.optInt(bits, bitSubnetPrefixSize)
+		a.MeasurementPeriod = r.optInt(bits, bitMeasurementPeriod)
+		if r.err != nil {
+			return dst, r.err
+		}
+		dst = append(dst, sp)
+	}
+	if len(r.b) != 0 {
+		return dst, fmt.Errorf("%w: %d trailing bytes", errSpans, len(r.b))
+	}
+	return dst, nil
+}
+
+// sliceGrow makes room for n more spans.
+func sliceGrow(s []cloudmeter.Span, n int) []cloudmeter.Span {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	out := make([]cloudmeter.Span, len(s), len(s)+max(n, len(s)))
+	copy(out, s)
+	return out
+}
