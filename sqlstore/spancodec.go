@@ -212,15 +212,22 @@ func decodeSpans(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
 	return r.decode(dst, b)
 }
 
-func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
+// decodeHeader decodes the fields every span of the value b shares.
+func decodeHeader(b []byte) (cloudmeter.Span, error) {
+	var r spanReader
+	row, err := r.header(b)
+	return row, err
+}
+
+func (r *spanReader) header(b []byte) (cloudmeter.Span, error) {
+	var row cloudmeter.Span
 	if len(b) == 0 {
-		return dst, fmt.Errorf("%w: empty", errSpans)
+		return row, fmt.Errorf("%w: empty", errSpans)
 	}
 	if b[0] != spanCodecVersion {
-		return dst, fmt.Errorf("%w: version %d", errSpans, b[0])
+		return row, fmt.Errorf("%w: version %d", errSpans, b[0])
 	}
 	r.b, r.err = b[1:], nil
-	var row cloudmeter.Span
 	row.UserID = r.varint()
 	row.ProductID = r.varint()
 	row.InfrastructureID = r.varint()
@@ -234,6 +241,14 @@ func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span,
 		row.ExcludeBilling = true
 	default:
 		r.err = errSpans
+	}
+	return row, r.err
+}
+
+func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
+	row, err := r.header(b)
+	if err != nil {
+		return dst, err
 	}
 	n := r.uvarint()
 	// Every span takes at least 4 bytes: a bound on n that a corrupt value cannot exceed.
