@@ -8,6 +8,11 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 )
 
+// RPCUnavailable is the JSON-RPC code of KindUnavailable: -32000, the first of the codes
+// JSON-RPC 2.0 leaves to the server for its own errors (MetalSoft has none for it). It
+// tells a client that the call may succeed when retried, which -32603 does not.
+const RPCUnavailable = -32000
+
 // Mapping is what one kind becomes on each surface.
 type Mapping struct {
 	HTTPStatus int
@@ -31,7 +36,7 @@ var table = map[cloudmeter.Kind]Mapping{
 	cloudmeter.KindUnauthenticated:        {401, 73, "unauthorized"},
 	cloudmeter.KindKeyNotFound:            {401, 322, "unauthorized"},
 	cloudmeter.KindForbidden:              {403, 71, "forbidden"},
-	cloudmeter.KindUnavailable:            {503, -32603, "unavailable"},
+	cloudmeter.KindUnavailable:            {503, RPCUnavailable, "unavailable"},
 	cloudmeter.KindInternal:               {500, -32603, "internal"},
 }
 

@@ -1,13 +1,22 @@
 // Package e2e holds cloudmeter's end-to-end tests and the harness they share: a real
-// server (server.Run on a loopback port with a temporary data directory), an admin key
-// made by the command line, and small HTTP helpers that fail the test on any 5xx answer
-// or JSON-RPC internal error, so that "never a 500" is checked by every request.
+// server (server.Run on a loopback port with a temporary data directory) on either
+// storage engine, an admin key made by the command line, and small HTTP helpers that
+// fail the test on any 5xx answer or JSON-RPC internal error, so that "never a 500" is
+// checked by every request.
 //
-// Other test packages may use the harness:
+// Every test runs on both engines, as subtests named "sqlite" and "postgres"; the
+// PostgreSQL ones get a fresh database from package pgtest, and skip, saying how to
+// enable them, when no PostgreSQL server can be had. Other test packages may use the
+// harness (a package that does calls pgtest.Main from its TestMain):
 //
-//	srv := e2e.StartServer(t)
-//	srv.LoadSeed(t)
-//	resp := srv.RPC(t, srv.AdminKey, `{"id":1,"jsonrpc":"2.0","method":"resource_utilization_detailed","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
+//	func TestX(t *testing.T) {
+//		e2e.OnEachEngine(t, func(t *testing.T, eng e2e.Engine) {
+//			srv := e2e.StartServer(t, eng)
+//			srv.LoadSeed(t)
+//			resp := srv.RPC(t, srv.AdminKey, `{"id":1,"jsonrpc":"2.0","method":"resource_utilization_detailed","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
+//			...
+//		})
+//	}
 package e2e
 
 import (
@@ -25,8 +34,31 @@ import (
 
 	"github.com/cloudmeter/cloudmeter/cli"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/server"
 )
+
+// Engine names the storage engine a test server runs on.
+type Engine string
+
+// The engines.
+const (
+	// SQLite is the embedded database in the server's data directory.
+	SQLite Engine = "sqlite"
+	// Postgres is a fresh, migrated database on the PostgreSQL server of package pgtest.
+	Postgres Engine = "postgres"
+)
+
+// Engines are the engines every API test runs on, in the order they run.
+var Engines = []Engine{SQLite, Postgres}
+
+// OnEachEngine runs test once per engine, as a subtest named after the engine.
+func OnEachEngine(t *testing.T, test func(t *testing.T, eng Engine)) {
+	t.Helper()
+	for _, eng := range Engines {
+		t.Run(string(eng), func(t *testing.T) { test(t, eng) })
+	}
+}
 
 // RPCPath is where the MetalSoft-compatible JSON-RPC API is served.
 const RPCPath = "/api/developer/developer"
@@ -41,8 +73,12 @@ const (
 type Server struct {
 	// URL is the base URL, such as http://127.0.0.1:41234.
 	URL string
+	// Engine is the storage engine the server runs on.
+	Engine Engine
 	// DataDir is the server's data directory.
 	DataDir string
+	// DatabaseURL is the PostgreSQL database of the server; empty on SQLite.
+	DatabaseURL string
 	// AdminKey is a key of user 1 with the admin permission, made with the CLI before
 	// the server started.
 	AdminKey string
@@ -51,21 +87,30 @@ type Server struct {
 	logs   *syncBuffer
 }
 
-// StartServer starts a server with the default configuration.
-func StartServer(t testing.TB) *Server {
+// StartServer starts a server on eng with the default configuration.
+func StartServer(t testing.TB, eng Engine) *Server {
 	t.Helper()
-	return StartServerWith(t, server.Config{})
+	return StartServerWith(t, eng, server.Config{})
 }
 
-// StartServerWith starts a server with cfg; Listen, DataDir and Started are set by the
-// harness (loopback port 0, a temporary directory), and so is Logger unless cfg sets it.
-// The server is stopped, and waited for, when the test ends; its log is printed if the
-// test failed, and any error logged by it fails the test.
-func StartServerWith(t testing.TB, cfg server.Config) *Server {
+// StartServerWith starts a server on eng with cfg; Listen, DataDir, DatabaseURL and
+// Started are set by the harness (loopback port 0, a temporary directory, on PostgreSQL
+// a fresh database from pgtest.URL, which skips the test when no server can be had),
+// and so is Logger unless cfg sets it. The server is stopped, and waited for, when the
+// test ends; its log is printed if the test failed, and any error logged by it fails the
+// test.
+func StartServerWith(t testing.TB, eng Engine, cfg server.Config) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &Server{DataDir: dir, logs: &syncBuffer{}}
-	s.AdminKey = CreateKeyCLI(t, dir, 1, "admin")
+	s := &Server{Engine: eng, DataDir: dir, logs: &syncBuffer{}}
+	switch eng {
+	case SQLite:
+	case Postgres:
+		s.DatabaseURL = pgtest.URL(t)
+	default:
+		t.Fatalf("unknown engine %q", eng)
+	}
+	s.AdminKey = CreateKeyCLI(t, dir, s.DatabaseURL, 1, "admin")
 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -75,6 +120,7 @@ func StartServerWith(t testing.TB, cfg server.Config) *Server {
 	}
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dir
+	cfg.DatabaseURL = s.DatabaseURL
 	addrc := make(chan string, 1)
 	cfg.Started = func(addr string) { addrc <- addr }
 
@@ -114,14 +160,15 @@ func StartServerWith(t testing.TB, cfg server.Config) *Server {
 	return s
 }
 
-// CreateKeyCLI makes a key with `cloudmeter keys create` on the data directory dir and
-// returns it (the last line of the command's output).
-func CreateKeyCLI(t testing.TB, dir string, user int64, permissions string) string {
+// CreateKeyCLI makes a key with `cloudmeter keys create` on the PostgreSQL database at
+// databaseURL, or on the SQLite database in the data directory dir when databaseURL is
+// empty, and returns it (the last line of the command's output).
+func CreateKeyCLI(t testing.TB, dir, databaseURL string, user int64, permissions string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	// --database-url= keeps a CLOUDMETER_DATABASE_URL of the environment from sending
-	// the key to another database than the server's.
-	code := cli.Main(context.Background(), []string{"keys", "create", "--data-dir", dir, "--database-url=",
+	// --database-url is always given, empty for SQLite, so that a CLOUDMETER_DATABASE_URL
+	// of the environment cannot send the key to another database than the server's.
+	code := cli.Main(context.Background(), []string{"keys", "create", "--data-dir", dir, "--database-url=" + databaseURL,
 		"--user", fmt.Sprint(user), "--permissions", permissions}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("cloudmeter keys create: exit %d\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())

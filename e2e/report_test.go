@@ -15,8 +15,10 @@ import (
 // TestFilters checks that infrastructure_ids and datacenter_names select records: the
 // seed lives in infrastructure 3668 (uk-reading); one more instance of user 1 lives in
 // infrastructure 4000 (us-santaclara).
-func TestFilters(t *testing.T) {
-	srv := StartServer(t)
+func TestFilters(t *testing.T) { OnEachEngine(t, testFilters) }
+
+func testFilters(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	srv.PostEvents(t, batch(
 		provisioned("lab-p", "2016-03-01T00:00:00Z", 5000, "instance", 1, 4000, "us-santaclara", nil),
@@ -84,8 +86,10 @@ func TestFilters(t *testing.T) {
 
 // TestWindowClipping checks that a report clips every record to its closed window and
 // that quantities are end - start + 1.
-func TestWindowClipping(t *testing.T) {
-	srv := StartServer(t)
+func TestWindowClipping(t *testing.T) { OnEachEngine(t, testWindowClipping) }
+
+func testWindowClipping(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 
 	t.Run("OneDay", func(t *testing.T) {
@@ -162,8 +166,10 @@ func TestWindowClipping(t *testing.T) {
 }
 
 // TestClipAtNow checks that a live resource is reported up to the server's now.
-func TestClipAtNow(t *testing.T) {
-	srv := StartServer(t)
+func TestClipAtNow(t *testing.T) { OnEachEngine(t, testClipAtNow) }
+
+func testClipAtNow(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.PutPrices(t, demo.SeedPrices)
 	provision := time.Now().Unix() - 600
 	srv.PostEvents(t, batch(provisioned("live-p", ts(provision), 7001, "instance", 1, 3668, "uk-reading", nil)))
@@ -210,8 +216,10 @@ func TestClipAtNow(t *testing.T) {
 
 // TestPriceChange puts a new price book version in which the instance price doubles from
 // 2016-02-02T00:00:00Z: the instance's record splits at that second.
-func TestPriceChange(t *testing.T) {
-	srv := StartServer(t)
+func TestPriceChange(t *testing.T) { OnEachEngine(t, testPriceChange) }
+
+func testPriceChange(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	before := srv.RPC(t, srv.AdminKey, seedRequest).Body
 

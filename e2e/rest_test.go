@@ -67,8 +67,10 @@ func hasEventError(list []map[string]any, index int, field string) bool {
 
 // TestIngestErrors checks the native ingest API's answers to bad batches: nothing of a
 // rejected batch is stored, and a resend counts nothing twice.
-func TestIngestErrors(t *testing.T) {
-	srv := StartServer(t)
+func TestIngestErrors(t *testing.T) { OnEachEngine(t, testIngestErrors) }
+
+func testIngestErrors(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	seedReport := srv.RPC(t, srv.AdminKey, seedRequest).Body
 	unchanged := func(t *testing.T) {
@@ -198,8 +200,10 @@ func TestIngestErrors(t *testing.T) {
 }
 
 // TestAnomalies checks GET /api/v1/anomalies: impossible histories and unpriced usage.
-func TestAnomalies(t *testing.T) {
-	srv := StartServer(t)
+func TestAnomalies(t *testing.T) { OnEachEngine(t, testAnomalies) }
+
+func testAnomalies(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	srv.PostEvents(t, batch(
 		// Deleted before it was provisioned.
@@ -295,8 +299,10 @@ func TestAnomalies(t *testing.T) {
 
 // TestRESTBasics checks resources, authentication, permissions, unknown routes and
 // health endpoints of the native API.
-func TestRESTBasics(t *testing.T) {
-	srv := StartServer(t)
+func TestRESTBasics(t *testing.T) { OnEachEngine(t, testRESTBasics) }
+
+func testRESTBasics(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	user2 := srv.CreateKey(t, 2, "prices_read", "utilization_reports_read")
 
@@ -388,8 +394,10 @@ func TestRESTBasics(t *testing.T) {
 
 // TestPriceBookErrors checks that a rejected price book is answered 400 with a message
 // naming the entry and field at fault, and changes nothing.
-func TestPriceBookErrors(t *testing.T) {
-	srv := StartServer(t)
+func TestPriceBookErrors(t *testing.T) { OnEachEngine(t, testPriceBookErrors) }
+
+func testPriceBookErrors(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.PutPrices(t, demo.SeedPrices)
 	entry := `{"resource_type":"instance","price":"0.31","unit":"item","period_seconds":3600}`
 	book := func(e string) []byte {
@@ -431,8 +439,10 @@ func TestPriceBookErrors(t *testing.T) {
 
 // TestLimits checks the configured body and batch limits: 413 on the native API, -32600
 // on the JSON-RPC API, never a 500, and nothing stored.
-func TestLimits(t *testing.T) {
-	srv := StartServerWith(t, server.Config{Limits: httpapi.Limits{MaxBodyBytes: 4096, MaxBatchEvents: 3}})
+func TestLimits(t *testing.T) { OnEachEngine(t, testLimits) }
+
+func testLimits(t *testing.T, eng Engine) {
+	srv := StartServerWith(t, eng, server.Config{Limits: httpapi.Limits{MaxBodyBytes: 4096, MaxBatchEvents: 3}})
 	big := bytes.Repeat([]byte(" "), 5000)
 
 	t.Run("EventsBody", func(t *testing.T) {
@@ -479,8 +489,10 @@ func TestLimits(t *testing.T) {
 
 // TestNeverA500 sends odd requests to every surface: each gets a 4xx or a JSON-RPC
 // error, never a 5xx or an internal error (the harness checks every answer).
-func TestNeverA500(t *testing.T) {
-	srv := StartServer(t)
+func TestNeverA500(t *testing.T) { OnEachEngine(t, testNeverA500) }
+
+func testNeverA500(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	admin := srv.AdminKey
 	for _, c := range []struct{ method, path, ct, body string }{

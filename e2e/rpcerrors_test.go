@@ -9,8 +9,10 @@ import (
 
 // TestRPCErrors checks every error code of the MetalSoft-compatible API: the exact code
 // and a message that names the problem.
-func TestRPCErrors(t *testing.T) {
-	srv := StartServer(t)
+func TestRPCErrors(t *testing.T) { OnEachEngine(t, testRPCErrors) }
+
+func testRPCErrors(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	// User 2 owns one instance of its own and a key without utilization_reports_read.
 	srv.PostEvents(t, batch(

@@ -25,8 +25,10 @@ var seedRecords = map[string]wantRecord{
 // TestSeedDetailedGolden sends the seed's own request (over 2016) and checks the four
 // records of the seed document, field by field, and the whole answer against a golden
 // file.
-func TestSeedDetailedGolden(t *testing.T) {
-	srv := StartServer(t)
+func TestSeedDetailedGolden(t *testing.T) { OnEachEngine(t, testSeedDetailedGolden) }
+
+func testSeedDetailedGolden(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	key := srv.CreateKey(t, 1, "utilization_reports_read")
 
@@ -95,8 +97,10 @@ func TestSeedDetailedGolden(t *testing.T) {
 }
 
 // TestSeedSummaryGolden checks resource_utilization_summary over the seed.
-func TestSeedSummaryGolden(t *testing.T) {
-	srv := StartServer(t)
+func TestSeedSummaryGolden(t *testing.T) { OnEachEngine(t, testSeedSummaryGolden) }
+
+func testSeedSummaryGolden(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	r := srv.RPC(t, srv.AdminKey, `{"id":null, "jsonrpc": 2.0, "method": "resource_utilization_summary", "params": [1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
 	res := rpcResult(t, r)
@@ -123,12 +127,14 @@ func TestSeedSummaryGolden(t *testing.T) {
 // TestSeedCurl runs the seed's curl command with the real curl binary: no Content-Type of
 // our own (curl -d sends application/x-www-form-urlencoded), "jsonrpc" as the number 2.0,
 // "id" null. Then the seed's other body form, with its trailing comma.
-func TestSeedCurl(t *testing.T) {
+func TestSeedCurl(t *testing.T) { OnEachEngine(t, testSeedCurl) }
+
+func testSeedCurl(t *testing.T, eng Engine) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("curl is not installed: the seed's curl command cannot be run (install curl to run this test)")
 	}
-	srv := StartServer(t)
+	srv := StartServer(t, eng)
 	srv.LoadSeed(t)
 	key := srv.CreateKey(t, 1, "utilization_reports_read")
 	env := []string{"NO_PROXY=*", "no_proxy=*"}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,10 +32,21 @@ func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler
 		s.MaxBodyBytes = maxBody
 	}
 	s.Logger = log
+	if log == nil {
+		log = slog.Default()
+	}
 	s.ErrorMapper = func(err error) *jsonrpc.Error {
 		m := apierr.For(err)
-		if m.HTTPStatus >= 500 {
+		if m.RPCCode == jsonrpc.CodeInternalError {
 			return nil // logged by the server and answered "internal error"
+		}
+		if m.HTTPStatus >= 500 {
+			// The database is unavailable: the client gets the reason, the log the cause too.
+			args := []any{"err", err}
+			if cause := errors.Unwrap(err); cause != nil {
+				args = append(args, "cause", cause)
+			}
+			log.Error("JSON-RPC call failed", args...)
 		}
 		return &jsonrpc.Error{Code: m.RPCCode, Message: cloudmeter.MessageOf(err)}
 	}

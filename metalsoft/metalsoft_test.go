@@ -285,6 +285,23 @@ func TestInternalErrorHidden(t *testing.T) {
 	}
 }
 
+// TestDatabaseUnavailable checks that a store that cannot reach its database is
+// answered with the JSON-RPC code -32000 and the store's message (a client can tell it
+// to retry later, unlike -32603), and that the cause is logged.
+func TestDatabaseUnavailable(t *testing.T) {
+	api := newTestAPI(t, seedSpans())
+	api.store.fail = &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database cannot be reached",
+		Err: errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")}
+	body := api.call(t, adminKey, detailedCall(`[1,`+seedWindow+`]`))
+	if want := `{"error":{"message":"the database cannot be reached","code":-32000},"jsonrpc":"2.0","id":1}`; string(body) != want {
+		t.Errorf("body %s, want %s", body, want)
+	}
+	logs := api.logText()
+	if !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "the database cannot be reached") || !strings.Contains(logs, "connection refused") {
+		t.Errorf("the failure and its cause were not logged as an error: %s", logs)
+	}
+}
+
 // TestClipAtNow checks a live resource against the service's fixed clock.
 func TestClipAtNow(t *testing.T) {
 	spans := []cloudmeter.Span{{UserID: 1, ProductID: 1, InfrastructureID: 4000, Datacenter: "us-santaclara", Type: cloudmeter.ResourceInstance,

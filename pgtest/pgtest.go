@@ -7,6 +7,9 @@
 //
 // A package that uses it calls pgtest.Main from its TestMain, so that the server it
 // started is stopped when the package's tests end.
+//
+// Tests that stop the database under a running cloudmeter start a server of their own
+// with NewServer.
 package pgtest
 
 import (
@@ -163,36 +166,58 @@ func freePort() (int, error) {
 }
 
 func startServer() error {
-	root, err := os.MkdirTemp("", "cloudmeter-pg-")
+	root, dir, err := initCluster(pgBin)
 	if err != nil {
 		return err
-	}
-	dir := filepath.Join(root, "data")
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return fmt.Errorf("running as root needs the postgres user to run initdb: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(root, uid, gid); err != nil {
-			return err
-		}
-	}
-	if out, err := runAsPostgres(filepath.Join(pgBin, "initdb"), "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"); err != nil {
-		return fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", port, root)
-	if out, err := runAsPostgres(filepath.Join(pgBin, "pg_ctl"), "start", "-D", dir, "-o", opts, "-l", filepath.Join(root, "server.log"), "-w", "-t", "60"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(root, "server.log"))
-		return fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	// The shared server trades durability for speed: its databases are thrown away.
+	settings := "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+	if err := startCluster(pgBin, root, dir, port, settings); err != nil {
+		return err
 	}
 	dataDir = dir
 	adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return nil
+}
+
+// initCluster makes a database cluster with initdb in a new temporary directory root
+// (owned by the postgres user when we are root); dir is the cluster's data directory.
+func initCluster(bin string) (root, dir string, err error) {
+	root, err = os.MkdirTemp("", "cloudmeter-pg-")
+	if err != nil {
+		return "", "", err
+	}
+	dir = filepath.Join(root, "data")
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", "", fmt.Errorf("running as root needs the postgres user to run initdb: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(root, uid, gid); err != nil {
+			return "", "", err
+		}
+	}
+	if out, err := runAsPostgres(filepath.Join(bin, "initdb"), "-D", dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"); err != nil {
+		return "", "", fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	return root, dir, nil
+}
+
+// startCluster starts the server of the cluster in dir on 127.0.0.1:port, with its
+// socket in root and extra settings ("-c name=value ..."), and waits until it accepts
+// connections.
+func startCluster(bin, root, dir string, port int, settings string) error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 %s", port, root, settings)
+	if out, err := runAsPostgres(filepath.Join(bin, "pg_ctl"), "start", "-D", dir, "-o", opts, "-l", filepath.Join(root, "server.log"), "-w", "-t", "60"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(root, "server.log"))
+		return fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	}
 	return nil
 }
 

@@ -1,0 +1,10 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/cloudmeter/cloudmeter/pgtest"
+)
+
+// TestMain stops the PostgreSQL server pgtest started, if any, when the tests end.
+func TestMain(m *testing.M) { pgtest.Main(m) }
