@@ -12,7 +12,16 @@ func FormatTime(t int64) string {
 
 // AppendTime appends FormatTime(t) to b.
 func AppendTime(b []byte, t int64) []byte {
-	return time.Unix(t, 0).UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+	u := time.Unix(t, 0).UTC()
+	year, month, day := u.Date()
+	if year < 0 || year > 9999 {
+		return u.AppendFormat(b, "2006-01-02T15:04:05Z")
+	}
+	hour, minute, sec := u.Clock()
+	return append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), 'Z')
 }
 
 // ParseTime parses an RFC 3339 timestamp into whole UTC seconds, truncating any

@@ -78,7 +78,13 @@ func (e *Error) appendJSON(buf []byte) []byte {
 func AppendString(buf []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	buf = append(buf, '"')
-	for i := 0; i < len(s); i++ {
+	// Most strings need no escape: copy them whole.
+	plain := 0
+	for plain < len(s) && s[plain] >= 0x20 && s[plain] != '"' && s[plain] != '\\' {
+		plain++
+	}
+	buf = append(buf, s[:plain]...)
+	for i := plain; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
