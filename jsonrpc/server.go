@@ -119,7 +119,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, beforeErr = s.runBefore(r)
 	}
 
-	buf := make([]byte, 0, 512)
+	bp := responseBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		// Buffers of ordinary reports are kept for the next response; a huge one is
+		// left to the collector rather than held.
+		if cap(buf) <= maxPooledBuffer {
+			*bp = buf
+			responseBuffers.Put(bp)
+		}
+	}()
 	if batch {
 		buf = append(buf, '[')
 	}
@@ -153,6 +162,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, buf)
 }
+
+// responseBuffers holds response buffers between requests: a big report is written into
+// a buffer of its size without growing one from nothing each time.
+var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBuffer is the largest response buffer kept for reuse.
+const maxPooledBuffer = 32 << 20
 
 // readBody reads the whole body, enforcing the size limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {

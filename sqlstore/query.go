@@ -16,6 +16,7 @@ import (
 // spanScanner reads rows whose one column is a product's encoded spans and decodes them.
 type spanScanner struct {
 	spans sql.RawBytes // valid until the next row: decoded at once
+	r     spanReader
 }
 
 func (sc *spanScanner) scan(rows *sql.Rows, dst []cloudmeter.Span) ([]cloudmeter.Span, error) {
@@ -25,7 +26,7 @@ func (sc *spanScanner) scan(rows *sql.Rows, dst []cloudmeter.Span) ([]cloudmeter
 	if sc.spans == nil {
 		return dst, cloudmeter.Errorf(cloudmeter.KindInternal, "a product has not been rated since the store was upgraded: run cloudmeter rerate")
 	}
-	out, err := decodeSpans(dst, sc.spans)
+	out, err := sc.r.decode(dst, sc.spans)
 	if err != nil {
 		return dst, cloudmeter.Internal(err)
 	}
@@ -59,34 +60,40 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 	type block struct {
 		infra, product int64
 		typ            string
-		lo, hi         int
+		spans          []cloudmeter.Span
 	}
 	var (
-		all    []cloudmeter.Span
+		arena  []cloudmeter.Span // spans are decoded into blocks of it, never moved
 		blocks []block
+		total  int
 		sc     spanScanner
 	)
+	byStart := func(a, b cloudmeter.Span) int { return cmp.Compare(a.Start, b.Start) }
 	for rows.Next() {
-		lo := len(all)
-		if all, err = sc.scan(rows, all); err != nil {
+		if cap(arena)-len(arena) < 64 {
+			arena = make([]cloudmeter.Span, 0, 4096)
+		}
+		lo := len(arena)
+		if arena, err = sc.scan(rows, arena); err != nil {
 			return nil, s.err(err)
 		}
 		kept := lo
-		for _, sp := range all[lo:] {
+		for _, sp := range arena[lo:] {
 			if sp.Start <= q.To && sp.End >= q.From {
-				all[kept] = sp
+				arena[kept] = sp
 				kept++
 			}
 		}
-		all = all[:kept]
-		byStart := func(a, b cloudmeter.Span) int { return cmp.Compare(a.Start, b.Start) }
-		if !slices.IsSortedFunc(all[lo:], byStart) {
-			slices.SortFunc(all[lo:], byStart)
+		arena = arena[:kept]
+		if kept == lo {
+			continue
 		}
-		if kept > lo {
-			first := &all[lo]
-			blocks = append(blocks, block{first.InfrastructureID, first.ProductID, string(first.Type), lo, kept})
+		spans := arena[lo:kept:kept]
+		if !slices.IsSortedFunc(spans, byStart) {
+			slices.SortFunc(spans, byStart)
 		}
+		blocks = append(blocks, block{spans[0].InfrastructureID, spans[0].ProductID, string(spans[0].Type), spans})
+		total += len(spans)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.err(err)
@@ -94,9 +101,9 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 	slices.SortFunc(blocks, func(a, b block) int {
 		return cmp.Or(cmp.Compare(a.infra, b.infra), strings.Compare(a.typ, b.typ), cmp.Compare(a.product, b.product))
 	})
-	out := make([]cloudmeter.Span, 0, len(all))
+	out := make([]cloudmeter.Span, 0, total)
 	for _, b := range blocks {
-		out = append(out, all[b.lo:b.hi]...)
+		out = append(out, b.spans...)
 	}
 	return out, nil
 }

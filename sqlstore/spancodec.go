@@ -114,9 +114,9 @@ func appendOptString(dst []byte, p *string) []byte {
 // errSpans is returned for a value appendSpans did not write.
 var errSpans = errors.New("stored spans are malformed")
 
-// spanReader decodes a value written by appendSpans. Strings that repeat from one span to
-// the next (states, server type names) are shared rather than allocated again, and the
-// numbers attributes point to are allocated in blocks.
+// spanReader decodes values written by appendSpans; one reader may decode many. Strings
+// that repeat (states, types, server type names) are shared rather than allocated
+// again, and the numbers attributes point to are allocated in blocks.
 type spanReader struct {
 	b    []byte
 	err  error
@@ -163,24 +163,38 @@ func (r *spanReader) byte() byte {
 	return c
 }
 
-func (r *spanReader) string() string {
+// raw returns the bytes of the next string.
+func (r *spanReader) raw() []byte {
 	n := r.uvarint()
 	if r.err != nil {
-		return ""
+		return nil
 	}
 	if n > uint64(len(r.b)) {
 		r.err = errSpans
-		return ""
+		return nil
 	}
 	raw := r.b[:n]
 	r.b = r.b[n:]
+	return raw
+}
+
+// unique returns the next string, one that rarely repeats (a label).
+func (r *spanReader) unique() string { return string(r.raw()) }
+
+// string returns the next string, shared with an equal one decoded before: states,
+// types, datacenters and attribute names repeat across spans and resources.
+func (r *spanReader) string() string {
+	raw := r.raw()
+	if r.err != nil {
+		return ""
+	}
 	for _, s := range r.strs {
 		if s == string(raw) {
 			return s
 		}
 	}
 	s := string(raw)
-	if len(r.strs) < 16 {
+	if len(r.strs) < 32 {
 		r.strs = append(r.strs, s)
 	}
 	return s
@@ -233,8 +247,8 @@ func (r *spanReader) header(b []byte) (cloudmeter.Span, error) {
 	row.InfrastructureID = r.varint()
 	row.Datacenter = r.string()
 	row.Type = cloudmeter.ResourceType(r.string())
-	row.Label = r.string()
-	row.Subdomain = r.string()
+	row.Label = r.unique()
+	row.Subdomain = r.unique()
 	switch r.byte() {
 	case 0:
 	case 1:
