@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -29,9 +30,11 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/postgres"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
@@ -121,7 +124,12 @@ type Server struct {
 // needed) and serves dataDir with server.Run until Close. maxBatch raises the ingest
 // batch limit when it is above the default; logs are discarded.
 func StartServer(ctx context.Context, dataDir string, maxBatch int) (*Server, error) {
-	st, err := sqlite.Open(ctx, dataDir)
+	return StartServerOn(ctx, dataDir, "", maxBatch)
+}
+
+// StartServerOn is StartServer on the PostgreSQL database at databaseURL when it is set.
+func StartServerOn(ctx context.Context, dataDir, databaseURL string, maxBatch int) (*Server, error) {
+	st, err := engine.Open(ctx, dataDir, databaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -137,11 +145,12 @@ func StartServer(ctx context.Context, dataDir string, maxBatch int) (*Server, er
 	limits := httpapi.Limits{MaxBatchEvents: max(maxBatch, httpapi.DefaultLimits.MaxBatchEvents)}
 	go func() {
 		s.done <- server.Run(ctx, server.Config{
-			Listen:  "127.0.0.1:0",
-			DataDir: dataDir,
-			Limits:  limits,
-			Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Started: func(addr string) { started <- addr },
+			Listen:      "127.0.0.1:0",
+			DataDir:     dataDir,
+			DatabaseURL: databaseURL,
+			Limits:      limits,
+			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Started:     func(addr string) { started <- addr },
 		})
 	}()
 	select {
@@ -278,11 +287,17 @@ func (r IngestResult) PerCPUSecond() float64 { return rate(r.Events, r.CPU) }
 // IngestHTTP serves a fresh database in dataDir (which should be empty) and measures the
 // ingest of batches through the HTTP API.
 func IngestHTTP(ctx context.Context, dataDir string, batches []demo.Batch, clients int, progress func(events int)) (IngestResult, error) {
+	return IngestHTTPOn(ctx, dataDir, "", batches, clients, progress)
+}
+
+// IngestHTTPOn is IngestHTTP on the PostgreSQL database at databaseURL (an empty one)
+// when it is set.
+func IngestHTTPOn(ctx context.Context, dataDir, databaseURL string, batches []demo.Batch, clients int, progress func(events int)) (IngestResult, error) {
 	maxBatch := 0
 	for _, b := range batches {
 		maxBatch = max(maxBatch, b.Events)
 	}
-	srv, err := StartServer(ctx, dataDir, maxBatch)
+	srv, err := StartServerOn(ctx, dataDir, databaseURL, maxBatch)
 	if err != nil {
 		return IngestResult{}, err
 	}
@@ -392,11 +407,13 @@ func InsertRows(ctx context.Context, db *sql.DB, rows []cloudmeter.Event, txRows
 	return time.Since(start), nil
 }
 
-// ReportData is a data directory holding one user's cloud for the report benchmark.
+// ReportData is a data directory (or PostgreSQL database) holding one user's cloud for
+// the report benchmark.
 type ReportData struct {
-	DataDir   string
-	Resources int
-	Events    int
+	DataDir     string
+	DatabaseURL string // "" for SQLite in DataDir
+	Resources   int
+	Events      int
 	// From and To are the reported month, [demo.Month, end of month].
 	From, To int64
 }
@@ -406,7 +423,13 @@ type ReportData struct {
 // timed: it is set-up). progress, when set, is called after each batch with the events
 // ingested so far and in all.
 func PrepareReport(ctx context.Context, dataDir string, seed int64, resources int, progress func(done, total int)) (*ReportData, error) {
-	st, err := sqlite.Open(ctx, dataDir)
+	return PrepareReportOn(ctx, dataDir, "", seed, resources, progress)
+}
+
+// PrepareReportOn is PrepareReport on the PostgreSQL database at databaseURL (an empty
+// one) when it is set.
+func PrepareReportOn(ctx context.Context, dataDir, databaseURL string, seed int64, resources int, progress func(done, total int)) (*ReportData, error) {
+	st, err := engine.Open(ctx, dataDir, databaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +438,7 @@ func PrepareReport(ctx context.Context, dataDir string, seed int64, resources in
 	if _, err := svc.PutPrices(ctx, service.SystemKey, demo.DemoPrices); err != nil {
 		return nil, err
 	}
-	d := &ReportData{DataDir: dataDir, Resources: resources, From: demo.Month.Unix(), To: demo.Month.AddDate(0, 1, 0).Unix() - 1}
+	d := &ReportData{DataDir: dataDir, DatabaseURL: databaseURL, Resources: resources, From: demo.Month.Unix(), To: demo.Month.AddDate(0, 1, 0).Unix() - 1}
 	batches := demo.Cloud(seed, resources, demo.Month)
 	total := Count(batches)
 	for i, b := range batches {
@@ -451,7 +474,7 @@ func (r ReportResult) Median() time.Duration { return Median(r.Runs) }
 // opened on the data directory (the price book is parsed before the first run).
 // encode adds metalsoft.DetailedJSON, the wire encoding, to each run.
 func (d *ReportData) Build(ctx context.Context, runs int, encode bool) (ReportResult, error) {
-	st, err := sqlite.Open(ctx, d.DataDir)
+	st, err := engine.Open(ctx, d.DataDir, d.DatabaseURL)
 	if err != nil {
 		return ReportResult{}, err
 	}
@@ -568,3 +591,41 @@ func rate(n int, d time.Duration) float64 {
 	}
 	return float64(n) / d.Seconds()
 }
+
+// FreshDatabase creates an empty database on the PostgreSQL server at serverURL (whose
+// user may create databases) and returns its URL, and a function that drops it.
+func FreshDatabase(ctx context.Context, serverURL string) (string, func() error, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil || !postgres.IsURL(serverURL) {
+		return "", nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "PostgreSQL URL %s: must be a postgres:// URL", postgres.Redact(serverURL))
+	}
+	admin, err := sql.Open("pgx", serverURL)
+	if err != nil {
+		return "", nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "PostgreSQL %s: %v", postgres.Redact(serverURL), err)
+	}
+	defer admin.Close()
+	freshMu.Lock()
+	freshCount++
+	name := fmt.Sprintf("cloudmeter_bench_%d_%d_%d", os.Getpid(), time.Now().Unix(), freshCount)
+	freshMu.Unlock()
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "PostgreSQL %s: cannot create a database for the benchmark (the user needs CREATEDB): %v",
+			postgres.Redact(serverURL), err)
+	}
+	u.Path = "/" + name
+	drop := func() error {
+		a, err := sql.Open("pgx", serverURL)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		_, err = a.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		return err
+	}
+	return u.String(), drop, nil
+}
+
+var (
+	freshMu    sync.Mutex
+	freshCount int
+)

@@ -17,6 +17,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/cli"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 )
@@ -37,6 +38,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	pgtest.Stop()
 	if reportDir != "" {
 		os.RemoveAll(reportDir)
 	}

@@ -12,20 +12,34 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/bench"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/postgres"
 )
 
 // BenchCmd runs the benchmarks.
 type BenchCmd struct {
-	Events    int `default:"100000" help:"Events to ingest through the HTTP API, in batches of --batch."`
-	Batch     int `default:"1000" help:"Events per request."`
-	Resources int `default:"10000" help:"Resources of the one user whose month is reported."`
-	Reports   int `default:"20" help:"How many times to build the report."`
-	Runs      int `default:"1" help:"Repeat the ingest and raw insert measurements this many times (each on a fresh database) and show the median."`
-	Clients   int `default:"1" help:"Concurrent HTTP clients posting the ingest batches."`
+	Events      int    `default:"100000" help:"Events to ingest through the HTTP API, in batches of --batch."`
+	Batch       int    `default:"1000" help:"Events per request."`
+	Resources   int    `default:"10000" help:"Resources of the one user whose month is reported."`
+	Reports     int    `default:"20" help:"How many times to build the report."`
+	Runs        int    `default:"1" help:"Repeat the ingest and raw insert measurements this many times (each on a fresh database) and show the median."`
+	Clients     int    `default:"1" help:"Concurrent HTTP clients posting the ingest batches."`
+	PostgresURL string `name:"postgres-url" placeholder:"URL" help:"Also measure ingest and the report on this PostgreSQL server, beside SQLite, in fresh databases the benchmark creates and drops (the user needs CREATEDB). Not read from CLOUDMETER_DATABASE_URL, so that no benchmark writes to a server by accident."`
+}
+
+// engineFigures are the figures of one storage engine.
+type engineFigures struct {
+	name                string
+	ingest, ingestCPU   float64
+	ingestRuns          []string
+	report              *bench.ReportData
+	built, encoded, rpc bench.ReportResult
+	insert, insertCPU   float64 // SQLite only
+	insertRuns          []string
 }
 
 // Run measures ingest through the HTTP API, the raw SQLite insert rate of the same rows,
-// and the detailed report of one user, then prints the figures against the targets.
+// and the detailed report of one user, then prints the figures against the targets; on
+// SQLite, and also on PostgreSQL when --postgres-url is set.
 func (c *BenchCmd) Run(g *Globals) error {
 	for _, f := range []struct {
 		name string
@@ -34,6 +48,9 @@ func (c *BenchCmd) Run(g *Globals) error {
 		if f.v <= 0 {
 			return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s: must be a whole number above 0, not %d", f.name, f.v)
 		}
+	}
+	if c.PostgresURL != "" && !postgres.IsURL(c.PostgresURL) {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "--postgres-url: must start with postgres://, not %s", postgres.Redact(c.PostgresURL))
 	}
 	ctx := g.Ctx
 	out := g.Stdout
@@ -46,67 +63,68 @@ func (c *BenchCmd) Run(g *Globals) error {
 	defer os.RemoveAll(tmp)
 	dir := func(name string) string { return tmp + string(os.PathSeparator) + name }
 
-	// Ingest and raw insert of the same events, --runs times each.
 	batches := demo.Batches(bench.Events(1, c.Events), c.Batch)
 	rows, err := bench.Rows(batches)
 	if err != nil {
 		return cloudmeter.Internal(err)
 	}
-	var ingests, inserts, ingestsCPU, insertsCPU []float64
-	var ingestRuns, insertRuns []string
-	for run := 1; run <= c.Runs; run++ {
-		bar := newProgress(g.Stderr, int64(c.Events), fmt.Sprintf("ingest through HTTP, run %d of %d", run, c.Runs))
-		ing, err := bench.IngestHTTP(ctx, dir(fmt.Sprintf("ingest-%d", run)), batches, c.Clients, func(n int) { bar.Add(n) })
-		bar.Finish()
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		ingests, ingestsCPU = append(ingests, ing.PerSecond()), append(ingestsCPU, ing.PerCPUSecond())
-		ingestRuns = append(ingestRuns, fmt.Sprintf("%.0f", ing.PerSecond()))
-		ins, err := bench.RawInsert(ctx, dir(fmt.Sprintf("insert-%d", run)), rows, c.Batch)
-		if err != nil {
-			return fmt.Errorf("raw insert: %w", err)
-		}
-		inserts, insertsCPU = append(inserts, ins.PerSecond()), append(insertsCPU, ins.PerCPUSecond())
-		insertRuns = append(insertRuns, fmt.Sprintf("%.0f", ins.PerSecond()))
+	engines := []string{"sqlite"}
+	if c.PostgresURL != "" {
+		engines = append(engines, "postgres")
 	}
-	ingest, insert := bench.MedianFloat(ingests), bench.MedianFloat(inserts)
-	ingestCPU, insertCPU := bench.MedianFloat(ingestsCPU), bench.MedianFloat(insertsCPU)
+	var figs []*engineFigures
+	for _, eng := range engines {
+		f := &engineFigures{name: eng}
+		figs = append(figs, f)
+		// fresh returns a new empty store: a data directory, and on PostgreSQL a database.
+		fresh := func(name string) (string, string, func(), error) {
+			if eng == "sqlite" {
+				return dir(eng + "-" + name), "", func() {}, nil
+			}
+			u, drop, err := bench.FreshDatabase(ctx, c.PostgresURL)
+			if err != nil {
+				return "", "", nil, err
+			}
+			return dir(eng + "-" + name), u, func() { drop() }, nil
+		}
+		var ingests, ingestsCPU, inserts, insertsCPU []float64
+		for run := 1; run <= c.Runs; run++ {
+			dataDir, dbURL, drop, err := fresh(fmt.Sprintf("ingest-%d", run))
+			if err != nil {
+				return err
+			}
+			bar := newProgress(g.Stderr, int64(c.Events), fmt.Sprintf("%s: ingest through HTTP, run %d of %d", eng, run, c.Runs))
+			ing, err := bench.IngestHTTPOn(ctx, dataDir, dbURL, batches, c.Clients, func(n int) { bar.Add(n) })
+			bar.Finish()
+			drop()
+			if err != nil {
+				return fmt.Errorf("%s ingest: %w", eng, err)
+			}
+			ingests, ingestsCPU = append(ingests, ing.PerSecond()), append(ingestsCPU, ing.PerCPUSecond())
+			f.ingestRuns = append(f.ingestRuns, fmt.Sprintf("%.0f", ing.PerSecond()))
+			if eng != "sqlite" {
+				continue
+			}
+			ins, err := bench.RawInsert(ctx, dir(fmt.Sprintf("insert-%d", run)), rows, c.Batch)
+			if err != nil {
+				return fmt.Errorf("raw insert: %w", err)
+			}
+			inserts, insertsCPU = append(inserts, ins.PerSecond()), append(insertsCPU, ins.PerCPUSecond())
+			f.insertRuns = append(f.insertRuns, fmt.Sprintf("%.0f", ins.PerSecond()))
+		}
+		f.ingest, f.ingestCPU = bench.MedianFloat(ingests), bench.MedianFloat(ingestsCPU)
+		f.insert, f.insertCPU = bench.MedianFloat(inserts), bench.MedianFloat(insertsCPU)
 
-	// The report of one user's month.
-	var bar progress
-	prev := 0
-	d, err := bench.PrepareReport(ctx, dir("report"), 1, c.Resources, func(done, total int) {
-		if bar == nil {
-			bar = newProgress(g.Stderr, int64(total), fmt.Sprintf("preparing %d resources for the report (not timed)", c.Resources))
+		// The report of one user's month.
+		dataDir, dbURL, drop, err := fresh("report")
+		if err != nil {
+			return err
 		}
-		bar.Add(done - prev)
-		prev = done
-	})
-	if bar != nil {
-		bar.Finish()
-	}
-	if err != nil {
-		return fmt.Errorf("report set-up: %w", err)
-	}
-	built, err := d.Build(ctx, c.Reports, false)
-	if err != nil {
-		return fmt.Errorf("report build: %w", err)
-	}
-	encoded, err := d.Build(ctx, c.Reports, true)
-	if err != nil {
-		return fmt.Errorf("report build: %w", err)
-	}
-	srv, err := bench.StartServer(ctx, d.DataDir, 0)
-	if err != nil {
-		return err
-	}
-	rpc, err := d.RPC(ctx, srv, c.Reports)
-	if cerr := srv.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("report over JSON-RPC: %w", err)
+		err = c.measureReport(g, f, dataDir, dbURL)
+		drop()
+		if err != nil {
+			return err
+		}
 	}
 
 	runs := ""
@@ -115,27 +133,78 @@ func (c *BenchCmd) Run(g *Globals) error {
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FIGURE\tRESULT\tPER CPU TIME\tTARGET\tMET\tDETAIL")
-	fmt.Fprintf(tw, "ingest, HTTP API\t%s events/s\t%s events/CPU-s\t>= %s events/s\t%s\t%s events in batches of %s, %d client(s)%s\n",
-		thousands(ingest), thousands(ingestCPU), thousands(bench.TargetIngestPerSecond), yesNo(ingest >= bench.TargetIngestPerSecond),
-		thousands(float64(c.Events)), thousands(float64(c.Batch)), c.Clients, runs)
-	fmt.Fprintf(tw, "raw SQLite insert, same rows\t%s rows/s\t%s rows/CPU-s\t\t\tmulti-row INSERT (%d rows each) into events, transactions of %s rows%s\n",
-		thousands(insert), thousands(insertCPU), min(bench.RowsPerStatement, c.Batch), thousands(float64(c.Batch)), runs)
-	fmt.Fprintf(tw, "ingest / raw insert\t%.1f %%\t%.1f %%\t\t\t\n", 100*ingest/insert, 100*ingestCPU/insertCPU)
-	fmt.Fprintf(tw, "report, service.Utilization\t%s\tCPU %s\t\t\t%s resources, %s records, median of %d\n",
-		ms(built.Median()), ms(built.CPU), thousands(float64(d.Resources)), thousands(float64(built.Records)), c.Reports)
-	fmt.Fprintf(tw, "report, Utilization + JSON\t%s\tCPU %s\t\t\tmetalsoft.DetailedJSON: %s bytes\n", ms(encoded.Median()), ms(encoded.CPU), thousands(float64(encoded.Bytes)))
-	fmt.Fprintf(tw, "report, JSON-RPC over HTTP\t%s\tCPU %s\t<= %s\t%s\tresource_utilization_detailed, %s records, %s bytes read, median of %d\n",
-		ms(rpc.Median()), ms(rpc.CPU), ms(bench.TargetReport), yesNo(rpc.Median() <= bench.TargetReport),
-		thousands(float64(rpc.Records)), thousands(float64(rpc.Bytes)), c.Reports)
+	fmt.Fprintln(tw, "FIGURE\tENGINE\tRESULT\tPER CPU TIME\tTARGET\tMET\tDETAIL")
+	for _, f := range figs {
+		fmt.Fprintf(tw, "ingest, HTTP API\t%s\t%s events/s\t%s events/CPU-s\t>= %s events/s\t%s\t%s events in batches of %s, %d client(s)%s\n",
+			f.name, thousands(f.ingest), thousands(f.ingestCPU), thousands(bench.TargetIngestPerSecond), yesNo(f.ingest >= bench.TargetIngestPerSecond),
+			thousands(float64(c.Events)), thousands(float64(c.Batch)), c.Clients, runs)
+		if f.name == "sqlite" {
+			fmt.Fprintf(tw, "raw SQLite insert, same rows\t%s\t%s rows/s\t%s rows/CPU-s\t\t\tmulti-row INSERT (%d rows each) into events, transactions of %s rows%s\n",
+				f.name, thousands(f.insert), thousands(f.insertCPU), min(bench.RowsPerStatement, c.Batch), thousands(float64(c.Batch)), runs)
+			fmt.Fprintf(tw, "ingest / raw insert\t%s\t%.1f %%\t%.1f %%\t\t\t\n", f.name, 100*f.ingest/f.insert, 100*f.ingestCPU/f.insertCPU)
+		}
+		fmt.Fprintf(tw, "report, service.Utilization\t%s\t%s\tCPU %s\t\t\t%s resources, %s records, median of %d\n",
+			f.name, ms(f.built.Median()), ms(f.built.CPU), thousands(float64(f.report.Resources)), thousands(float64(f.built.Records)), c.Reports)
+		fmt.Fprintf(tw, "report, Utilization + JSON\t%s\t%s\tCPU %s\t\t\tmetalsoft.DetailedJSON: %s bytes\n",
+			f.name, ms(f.encoded.Median()), ms(f.encoded.CPU), thousands(float64(f.encoded.Bytes)))
+		fmt.Fprintf(tw, "report, JSON-RPC over HTTP\t%s\t%s\tCPU %s\t<= %s\t%s\tresource_utilization_detailed, %s records, %s bytes read, median of %d\n",
+			f.name, ms(f.rpc.Median()), ms(f.rpc.CPU), ms(bench.TargetReport), yesNo(f.rpc.Median() <= bench.TargetReport),
+			thousands(float64(f.rpc.Records)), thousands(float64(f.rpc.Bytes)), c.Reports)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if c.Runs > 1 {
-		fmt.Fprintf(out, "\nruns: ingest %s events/s; raw insert %s rows/s\n", strings.Join(ingestRuns, ", "), strings.Join(insertRuns, ", "))
+	for _, f := range figs {
+		if c.Runs > 1 {
+			fmt.Fprintf(out, "\n%s runs: ingest %s events/s", f.name, strings.Join(f.ingestRuns, ", "))
+			if f.name == "sqlite" {
+				fmt.Fprintf(out, "; raw insert %s rows/s", strings.Join(f.insertRuns, ", "))
+			}
+			fmt.Fprintln(out)
+		}
+		writeDurations(out, f.name+" report build runs", f.built.Runs)
+		writeDurations(out, f.name+" report JSON-RPC runs", f.rpc.Runs)
 	}
-	writeDurations(out, "report build runs", built.Runs)
-	writeDurations(out, "report JSON-RPC runs", rpc.Runs)
+	return nil
+}
+
+// measureReport fills a fresh store with one user's cloud and measures its month's report:
+// built in process, built and encoded, and requested over JSON-RPC.
+func (c *BenchCmd) measureReport(g *Globals, f *engineFigures, dataDir, dbURL string) error {
+	ctx := g.Ctx
+	var bar progress
+	prev := 0
+	d, err := bench.PrepareReportOn(ctx, dataDir, dbURL, 1, c.Resources, func(done, total int) {
+		if bar == nil {
+			bar = newProgress(g.Stderr, int64(total), fmt.Sprintf("%s: preparing %d resources for the report (not timed)", f.name, c.Resources))
+		}
+		bar.Add(done - prev)
+		prev = done
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return fmt.Errorf("%s report set-up: %w", f.name, err)
+	}
+	f.report = d
+	if f.built, err = d.Build(ctx, c.Reports, false); err != nil {
+		return fmt.Errorf("%s report build: %w", f.name, err)
+	}
+	if f.encoded, err = d.Build(ctx, c.Reports, true); err != nil {
+		return fmt.Errorf("%s report build: %w", f.name, err)
+	}
+	srv, err := bench.StartServerOn(ctx, d.DataDir, d.DatabaseURL, 0)
+	if err != nil {
+		return err
+	}
+	f.rpc, err = d.RPC(ctx, srv, c.Reports)
+	if cerr := srv.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s report over JSON-RPC: %w", f.name, err)
+	}
 	return nil
 }
 
