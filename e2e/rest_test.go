@@ -352,6 +352,13 @@ func testRESTBasics(t *testing.T, eng Engine) {
 		if !strings.Contains(msg, "prices_write") {
 			t.Errorf("message %q does not name the missing permission", msg)
 		}
+		// Permission comes before the body: a key that may not write prices is refused
+		// for the permission, even with a body over the size limit.
+		huge := bytes.Repeat([]byte(" "), 32<<20+1)
+		msg, _ = restError(t, srv.Do(t, http.MethodPut, "/api/v1/prices", user2, "application/json", huge), http.StatusForbidden, "forbidden")
+		if !strings.Contains(msg, "prices_write") {
+			t.Errorf("message %q for an oversized body does not name the missing permission", msg)
+		}
 		msg, _ = restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", user2, CTBatch, demo.SeedEvents), http.StatusForbidden, "forbidden")
 		if !strings.Contains(msg, "events_write") {
 			t.Errorf("message %q does not name the missing permission", msg)

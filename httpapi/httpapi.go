@@ -240,6 +240,11 @@ func (a *API) getPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 }
 
 func (a *API) putPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+	// The permission first: a key that may not write prices learns nothing from the body.
+	if err := key.Require(cloudmeter.PermPricesWrite); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	body, err := a.readBody(w, r)
 	if err != nil {
 		a.fail(w, r, err)
