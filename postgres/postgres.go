@@ -113,6 +113,9 @@ func (Dialect) NumberedPlaceholders() bool { return true }
 // LockProducts implements sqlstore.Dialect: instances write concurrently.
 func (Dialect) LockProducts() bool { return true }
 
+// OneWriter implements sqlstore.Dialect: PostgreSQL runs writers side by side.
+func (Dialect) OneWriter() bool { return false }
+
 // Retryable implements sqlstore.Dialect: serialization failures and deadlocks.
 func (Dialect) Retryable(err error) bool {
 	var pe *pgconn.PgError

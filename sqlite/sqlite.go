@@ -78,6 +78,9 @@ func (Dialect) NumberedPlaceholders() bool { return false }
 // every writer.
 func (Dialect) LockProducts() bool { return false }
 
+// OneWriter implements sqlstore.Dialect: SQLite lets one transaction write at a time.
+func (Dialect) OneWriter() bool { return true }
+
 // Retryable implements sqlstore.Dialect.
 func (Dialect) Retryable(err error) bool { return false }
 

@@ -48,6 +48,10 @@ type eventKey struct{ source, id string }
 // AppendEvents stores a batch atomically and re-rates the products it touches. A
 // transaction that fails on a serialization failure or a deadlock is run again.
 func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+	if s.d.OneWriter() {
+		s.writer.Lock()
+		defer s.writer.Unlock()
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := s.appendEvents(ctx, events, rate)
 		if err == nil || attempt == 5 || !s.d.Retryable(err) {

@@ -267,35 +267,48 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 	n := 0
 	for start := 0; start < len(products); start += chunk {
 		part := products[start:min(start+chunk, len(products))]
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return n, s.err(err)
+		if s.d.OneWriter() {
+			s.writer.Lock()
 		}
-		if s.d.LockProducts() {
-			if err := s.lockProducts(ctx, tx, part); err != nil {
-				tx.Rollback()
-				return n, err
-			}
+		m, err := s.rerate(ctx, part, rate)
+		if s.d.OneWriter() {
+			s.writer.Unlock()
 		}
-		evs, err := s.loadEvents(ctx, tx, part)
+		n += m
 		if err != nil {
-			tx.Rollback()
 			return n, err
 		}
-		ratings := make([]cloudmeter.Rating, 0, len(part))
-		for _, p := range part {
-			ratings = append(ratings, rate(p, evs[p]))
-		}
-		if err := s.writeRatings(ctx, tx, ratings, nil); err != nil {
-			tx.Rollback()
-			return n, err
-		}
-		if err := tx.Commit(); err != nil {
-			return n, s.err(err)
-		}
-		n += len(part)
 	}
 	return n, nil
+}
+
+// rerate rates products again in one transaction and returns how many it rated.
+func (s *Store) rerate(ctx context.Context, part []int64, rate cloudmeter.RateFunc) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.err(err)
+	}
+	defer tx.Rollback()
+	if s.d.LockProducts() {
+		if err := s.lockProducts(ctx, tx, part); err != nil {
+			return 0, err
+		}
+	}
+	evs, err := s.loadEvents(ctx, tx, part)
+	if err != nil {
+		return 0, err
+	}
+	ratings := make([]cloudmeter.Rating, 0, len(part))
+	for _, p := range part {
+		ratings = append(ratings, rate(p, evs[p]))
+	}
+	if err := s.writeRatings(ctx, tx, ratings, nil); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.err(err)
+	}
+	return len(part), nil
 }
 
 // FinishMigrations carries out the work migrations leave to code (table store_tasks):

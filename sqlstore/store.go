@@ -25,6 +25,10 @@ type Dialect interface {
 	// LockProducts reports whether concurrent transactions can rate the same product, so
 	// that AppendEvents must lock the products it re-rates before reading their events.
 	LockProducts() bool
+	// OneWriter reports whether the engine lets one transaction write at a time. The
+	// store then queues its writers on a mutex in the process, in arrival order, instead
+	// of leaving them to poll the database lock.
+	OneWriter() bool
 	// Translate turns a driver error into a domain error by the engine's error codes, or
 	// returns nil when it does not know the error.
 	Translate(err error) error
@@ -40,6 +44,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared statements by query text (see prepared)
+
+	writer sync.Mutex // held by AppendEvents and Rerate when the dialect has OneWriter
 }
 
 var _ cloudmeter.Store = (*Store)(nil)
