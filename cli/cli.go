@@ -106,6 +106,7 @@ type ServeCmd struct {
 	MaxBatchEvents  int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
 	MaxReportYears  int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
 	ShutdownTimeout time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
+	RequestTimeout  time.Duration `env:"CLOUDMETER_REQUEST_TIMEOUT" default:"60s" help:"How long one request may take; past it the request fails with 503 and its work is rolled back (a database that stops answering never hangs a client)."`
 	LogFormat       string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
 }
 
@@ -122,6 +123,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Limits:          httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
 		Service:         service.Limits{MaxReportYears: c.MaxReportYears},
 		ShutdownTimeout: c.ShutdownTimeout,
+		RequestTimeout:  c.RequestTimeout,
 		Logger:          slog.New(h),
 	})
 }

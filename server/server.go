@@ -35,7 +35,11 @@ type Config struct {
 	Service     service.Limits
 	// ShutdownTimeout bounds the drain of in-flight requests.
 	ShutdownTimeout time.Duration
-	Logger          *slog.Logger
+	// RequestTimeout bounds the work of one request (default 60 s): when the database
+	// stops answering without closing its connections, a request fails with 503 after
+	// this long instead of waiting for ever. Work cut short is rolled back.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
@@ -48,6 +52,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 60 * time.Second
 	}
 	store, err := engine.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
@@ -77,7 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return cloudmeter.Errorf(cloudmeter.KindUnavailable, "listen on %s: %v", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           m.instrument(recoverer(log, mux)),
+		Handler:           m.instrument(recoverer(log, withDeadline(cfg.RequestTimeout, mux))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -175,5 +182,14 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(max(sw.code, 200))).Inc()
 		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// withDeadline gives every request a context that ends after d.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
