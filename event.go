@@ -40,6 +40,8 @@ type Event struct {
 	Attributes Attributes
 	// State is set for EventStopped ("stopped" or "hibernated") and EventStarted ("active").
 	State State
+	// Traffic is set for EventTrafficMetered.
+	Traffic *TrafficSample
 	// Data is the event's data object in canonical JSON, as stored.
 	Data []byte
 	// Digest identifies the event's content: two events with the same key and the same

@@ -165,6 +165,8 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 		e.State = cloudmeter.StateStopped
 	case cloudmeter.EventStarted:
 		e.State = cloudmeter.StateActive
+	case cloudmeter.EventTrafficMetered:
+		e.Traffic = new(cloudmeter.TrafficSample)
 	}
 	var seen fieldSet
 	for i, m := range ms {
@@ -219,11 +221,14 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 		case fieldDirection:
 			if s, _, _ := stringValue(v); s != "upload" && s != "download" {
 				d.fail(ev, "data.direction", `must be "upload" or "download"`)
+			} else {
+				e.Traffic.Direction = cloudmeter.Direction(s)
 			}
 		case fieldBytes:
-			d.intField(ev, "data.bytes", v, 0, math.MaxInt64)
+			e.Traffic.Value = d.intField(ev, "data.bytes", v, 0, math.MaxInt64)
 		case fieldCounter:
-			d.intField(ev, "data.counter", v, 0, math.MaxInt64)
+			e.Traffic.Value = d.intField(ev, "data.counter", v, 0, math.MaxInt64)
+			e.Traffic.Counter = true
 		}
 	}
 	for f := range fieldCount {
