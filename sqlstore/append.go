@@ -120,11 +120,16 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 
 	// Keys that were already stored: the same content is a duplicate, other content a conflict.
 	touched := map[int64][]cloudmeter.Event{}
+	var traffic []cloudmeter.Event // traffic samples go to the traffic tables (traffic.go), not to rating
 	for _, i := range candidates {
 		e := events[i]
 		k := eventKey{e.Source, e.ID}
 		if inserted[k] {
 			res.Accepted++
+			if e.Type == cloudmeter.EventTrafficMetered {
+				traffic = append(traffic, e)
+				continue
+			}
 			touched[e.ProductID] = append(touched[e.ProductID], e)
 			continue
 		}
@@ -152,6 +157,9 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 		res.Rated = append(res.Rated, pid)
 	}
 	if err := s.writeRatings(ctx, tx, ratings); err != nil {
+		return res, err
+	}
+	if err := s.applyTraffic(ctx, tx, ratings, traffic); err != nil { // traffic.go
 		return res, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -190,8 +198,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// loadEvents returns the stored events of the given products, with Data but without
-// the typed fields (the rate function decodes them).
+// loadEvents returns the stored events of the given products but their traffic samples,
+// with Data but without the typed fields (the rate function decodes them).
 func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]cloudmeter.Event, error) {
 	out := map[int64][]cloudmeter.Event{}
 	for start := 0; start < len(products); start += chunk {
@@ -200,7 +208,9 @@ func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (ma
 		for i, p := range part {
 			args[i] = p
 		}
-		rows, err := q.QueryContext(ctx, s.rb(`SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `+inList(len(part))), args...)
+		// Traffic samples are rated by the traffic tables (traffic.go), never re-read here.
+		rows, err := q.QueryContext(ctx, s.rb(`SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `+inList(len(part))+
+			` AND type <> '`+string(cloudmeter.EventTrafficMetered)+`'`), args...)
 		if err != nil {
 			return nil, s.err(err)
 		}
