@@ -165,7 +165,9 @@ func TestTrafficRules(t *testing.T) {
 // when it starts within the lifetime.
 func TestTrafficPeriods(t *testing.T) {
 	w := rating.Waypoint{Anchor: t0 + 100, Period: 3600, Deleted: t0 + 100 + 2*3600}
-	smp := func(at int64, v int64) rating.Sample { return rating.Sample{Time: t0 + at, Source: "s", ID: fmt.Sprint(at), Value: v} }
+	smp := func(at int64, v int64) rating.Sample {
+		return rating.Sample{Time: t0 + at, Source: "s", ID: fmt.Sprint(at), Value: v}
+	}
 	got := rating.Periods(w, 5, map[cloudmeter.Direction][]rating.Sample{
 		cloudmeter.DirectionUpload: {smp(99, 1), smp(100, 2), smp(3699, 4), smp(3700, 8), smp(7300, 16), smp(7301, 32), smp(10900, 64)},
 	})
