@@ -31,6 +31,18 @@ CREATE TABLE traffic_samples (
     PRIMARY KEY (product_id, direction, counter, occurred_at, value, source, id)
 );
 
+-- The latest counter reading of each waypoint and direction in ledger order: a batch of
+-- readings that all come after it (the usual case) needs no other lookup.
+CREATE TABLE traffic_counters (
+    product_id  BIGINT NOT NULL,
+    direction   TEXT   NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    value       BIGINT NOT NULL,
+    source      TEXT   NOT NULL,
+    id          TEXT   NOT NULL,
+    PRIMARY KEY (product_id, direction)
+);
+
 -- Billed traffic per waypoint, direction and measurement period.
 CREATE TABLE traffic_periods (
     product_id   BIGINT NOT NULL,
@@ -55,5 +67,6 @@ CREATE TABLE traffic_days (
 -- +goose Down
 DROP TABLE traffic_days;
 DROP TABLE traffic_periods;
+DROP TABLE traffic_counters;
 DROP TABLE traffic_samples;
 DROP TABLE traffic_waypoints;

@@ -253,6 +253,11 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		}
 		return strings.Compare(string(a.dir), string(b.dir))
 	})
+	latest, err := s.latestReadings(ctx, tx, gs, groups)
+	if err != nil {
+		return err
+	}
+	var newLatest []sampleGroup
 	for _, g := range gs {
 		w := grouping[g.product]
 		var counters []rating.Sample
@@ -268,9 +273,22 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		if len(counters) == 0 {
 			continue
 		}
-		merged, err := s.counterNeighbours(ctx, tx, g, counters, w)
-		if err != nil {
-			return err
+		sortSamples(counters)
+		last, known := latest[g]
+		var merged []storedSample
+		switch {
+		case !known: // the first readings of the waypoint and direction
+			merged = newReadings(counters, w)
+		case rating.SampleLess(&last, &counters[0]): // all after the stored ones
+			merged = append([]storedSample{{Sample: last, period: noPeriod}}, newReadings(counters, w)...)
+		default: // late readings: look up their neighbours
+			if merged, err = s.counterNeighbours(ctx, tx, g, counters, w); err != nil {
+				return err
+			}
+		}
+		if top := counters[len(counters)-1]; !known || rating.SampleLess(&last, &top) {
+			latest[g] = top
+			newLatest = append(newLatest, g)
 		}
 		var prev int64
 		hasPrev := false
@@ -314,6 +332,19 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 			return s.err(err)
 		}
 	}
+	for start := 0; start < len(newLatest); start += chunk {
+		part := newLatest[start:min(start+chunk, len(newLatest))]
+		args := make([]any, 0, len(part)*6)
+		for _, g := range part {
+			l := latest[g]
+			args = append(args, g.product, string(g.dir), l.Time, l.Value, l.Source, l.ID)
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_counters (product_id, direction, occurred_at, value, source, id) VALUES `+placeholders(len(part), 6)+
+			` ON CONFLICT (product_id, direction) DO UPDATE SET occurred_at = excluded.occurred_at, value = excluded.value, source = excluded.source, id = excluded.id`),
+			args...); err != nil {
+			return s.err(err)
+		}
+	}
 	days := map[trafficKey]trafficDelta{}
 	for k, d := range deltas {
 		dk := trafficKey{k.product, k.dir, dayOf(k.start)}
@@ -331,12 +362,8 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 // noPeriod marks the stored reading that only precedes the batch's readings.
 const noPeriod = -1 << 62
 
-// counterNeighbours returns, in ledger order, the batch's new readings of one waypoint and
-// direction merged with the stored readings they may affect: the reading before the first
-// new one (marked noPeriod), the stored readings between the first and the last new one,
-// and the stored reading after the last.
-func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup, news []rating.Sample, w rating.Waypoint) ([]storedSample, error) {
-	slices.SortFunc(news, func(a, b rating.Sample) int {
+func sortSamples(ss []rating.Sample) {
+	slices.SortFunc(ss, func(a, b rating.Sample) int {
 		switch {
 		case rating.SampleLess(&a, &b):
 			return -1
@@ -345,6 +372,61 @@ func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup
 		}
 		return 0
 	})
+}
+
+// newReadings wraps sorted new readings with their periods.
+func newReadings(news []rating.Sample, w rating.Waypoint) []storedSample {
+	out := make([]storedSample, len(news))
+	for i, n := range news {
+		out[i] = storedSample{Sample: n, period: rating.PeriodStart(n.Time, w.Anchor, w.Period), isNew: true}
+	}
+	return out
+}
+
+// latestReadings returns the latest stored counter reading of each group with counter
+// readings in the batch, when there is one.
+func (s *Store) latestReadings(ctx context.Context, tx *sql.Tx, gs []sampleGroup, groups map[sampleGroup][]rating.Sample) (map[sampleGroup]rating.Sample, error) {
+	var products []int64
+	for _, g := range gs {
+		for _, smp := range groups[g] {
+			if smp.Counter {
+				if len(products) == 0 || products[len(products)-1] != g.product {
+					products = append(products, g.product)
+				}
+				break
+			}
+		}
+	}
+	out := map[sampleGroup]rating.Sample{}
+	for start := 0; start < len(products); start += chunk {
+		part := products[start:min(start+chunk, len(products))]
+		rows, err := tx.QueryContext(ctx, s.rb(`SELECT product_id, direction, occurred_at, value, source, id FROM traffic_counters WHERE product_id IN `+inList(len(part))), anyInts(part)...)
+		if err != nil {
+			return nil, s.err(err)
+		}
+		for rows.Next() {
+			var g sampleGroup
+			var dir string
+			smp := rating.Sample{Counter: true}
+			if err := rows.Scan(&g.product, &dir, &smp.Time, &smp.Value, &smp.Source, &smp.ID); err != nil {
+				rows.Close()
+				return nil, s.err(err)
+			}
+			g.dir = cloudmeter.Direction(dir)
+			out[g] = smp
+		}
+		if err := rows.Close(); err != nil {
+			return nil, s.err(err)
+		}
+	}
+	return out, nil
+}
+
+// counterNeighbours returns, in ledger order, the batch's new readings (sorted) of one
+// waypoint and direction merged with the stored readings they may affect: the reading before the first
+// new one (marked noPeriod), the stored readings between the first and the last new one,
+// and the stored reading after the last.
+func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup, news []rating.Sample, w rating.Waypoint) ([]storedSample, error) {
 	first, last := news[0], news[len(news)-1]
 	var out []storedSample
 

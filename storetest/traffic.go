@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"math/rand"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -117,6 +118,17 @@ func testTrafficMatchesPureRating(t *testing.T, s cloudmeter.Store) {
 		}
 		if got, _ := s.ProductEvents(ctxOf(t), p); len(got) != len(all) {
 			t.Errorf("seed %d: ProductEvents = %d events, want all %d, samples included", seed, len(got), len(all))
+		}
+
+		// The usual case: the same kind of history in time order, a few samples a batch.
+		p2 := 550 + seed
+		ordered := decode(t, trafficHistory(rand.New(rand.NewSource(seed)), p2)...)
+		sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Time < ordered[j].Time })
+		for start := 0; start < len(ordered); start += 7 {
+			mustAppend(t, s, ordered[start:min(start+7, len(ordered))])
+		}
+		if diff := cmp.Diff(pureTraffic(t, p2, ordered), trafficPeriods(t, s, p2)); diff != "" {
+			t.Errorf("seed %d, in time order: stored periods differ from the pure rating (-pure +stored):\n%s", seed, diff)
 		}
 	}
 }
