@@ -309,3 +309,39 @@ func TestTrafficWindowAndSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestDataLakeStorage: a data lake that reports what it stores gets storage records in
+// detailed_report, per 30 days (measurement_period 2592000), one per stored amount, with
+// resource_utilization_gbytes; cost = round8(seconds / 2592000 x cost_per_unit).
+func TestDataLakeStorage(t *testing.T) {
+	srv := StartServer(t)
+	srv.PutPrices(t, seedPricesWith(t, demo.SeedPrices, "",
+		map[string]any{"resource_type": "data_lake", "price": "0.05", "unit": "gib", "period_seconds": 2592000}))
+	changed := event{"specversion": "1.0", "id": "lake-c", "source": testSource, "time": "2024-03-11T00:00:00Z",
+		"type": "cloudmeter.resource.changed", "data": map[string]any{"product_id": 9100, "attributes": map[string]any{"stored_gbytes": 300}}}
+	srv.PostEvents(t, batch(
+		provisioned("lake-p", "2024-03-01T00:00:00Z", 9100, "data_lake", 3, 88, "uk-reading", map[string]any{"stored_gbytes": 100}),
+		changed,
+		deleted("lake-d", "2024-03-20T23:59:59Z", 9100)))
+	res := rpcResult(t, srv.RPC(t, srv.AdminKey, detailed(3, trafficStart, "2024-03-31T23:59:59Z")))
+	recs := records(t, res, 88, "data_lake")
+	if len(recs) != 2 {
+		t.Fatalf("%d data_lake records, want 2: %v", len(recs), recs)
+	}
+	for i, want := range []struct {
+		start, end, quantity, cpu, cost, gbytes string
+	}{
+		{"2024-03-01T00:00:00Z", "2024-03-10T23:59:59Z", "864000", "5.00000000", "1.66666667", "100"},
+		{"2024-03-11T00:00:00Z", "2024-03-20T23:59:59Z", "864000", "15.00000000", "5.00000000", "300"},
+	} {
+		r := recs[i]
+		got := [6]string{str(r["start_timestamp"]), str(r["end_timestamp"]), str(r["quantity"]), str(r["cost_per_unit"]), str(r["cost"]), str(r["resource_utilization_gbytes"])}
+		if got != [6]string{want.start, want.end, want.quantity, want.cpu, want.cost, want.gbytes} {
+			t.Errorf("record %d: %v, want %v", i, got, want)
+		}
+		if r["measurement_period"] != "2592000" || r["measurement_unit"] != "seconds" {
+			t.Errorf("record %d: measurement %v %v, want 2592000 seconds", i, r["measurement_period"], r["measurement_unit"])
+		}
+		checkArithmetic(t, fmt.Sprint("data_lake record ", i), r)
+	}
+}

@@ -284,6 +284,8 @@ func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, n node, changed b
 			a.SubnetPrefixSize = d.intPtr(ev, prefix+".subnet_prefix_size", v, 0, 128)
 		case "measurement_period":
 			a.MeasurementPeriod = d.intPtr(ev, prefix+".measurement_period", v, 1, maxMeasurementPeriod)
+		case "stored_gbytes":
+			a.StoredGBytes = d.intPtr(ev, prefix+".stored_gbytes", v, 0, math.MaxInt64)
 		}
 	}
 	if a.SubnetType != nil && *a.SubnetType == "ipv4" && a.SubnetPrefixSize != nil && *a.SubnetPrefixSize > 32 {

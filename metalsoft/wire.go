@@ -116,6 +116,10 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	b = append(b, `,"quantity":"`...)
 	b = strconv.AppendInt(b, r.Quantity, 10)
 	b = append(b, '"')
+	if r.Type == cloudmeter.ResourceDataLake {
+		b = append(b, `,"resource_utilization_gbytes":`...)
+		b = appendOptInt(b, a.StoredGBytes)
+	}
 	if r.Type == cloudmeter.ResourceInstance {
 		b = append(b, `,"server_type_id":`...)
 		b = appendOptInt(b, a.ServerTypeID)

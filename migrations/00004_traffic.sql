@@ -64,7 +64,11 @@ CREATE TABLE traffic_days (
     PRIMARY KEY (product_id, direction, day_start)
 );
 
+-- What a data lake stores, in GB, for the storage records of its spans.
+ALTER TABLE spans ADD COLUMN stored_gbytes BIGINT;
+
 -- +goose Down
+ALTER TABLE spans DROP COLUMN stored_gbytes;
 DROP TABLE traffic_days;
 DROP TABLE traffic_periods;
 DROP TABLE traffic_counters;

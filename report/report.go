@@ -47,7 +47,7 @@ func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastruc
 	seen := map[int64]bool{}
 	for i := range spans {
 		sp := &spans[i]
-		if !rating.Billable(sp.Type) {
+		if !rating.Billable(sp) {
 			continue
 		}
 		segs, err := pricer.Price(sp, start, to)

@@ -166,7 +166,7 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 	}
 	p := rating.NewPricer(book)
 	err = s.store.AllSpans(ctx, q.UserID, func(sp cloudmeter.Span) error {
-		if len(out) >= q.Limit || !rating.Billable(sp.Type) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
+		if len(out) >= q.Limit || !rating.Billable(&sp) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
 			return nil
 		}
 		segs, err := p.Price(&sp, sp.Start, min(sp.End, now))

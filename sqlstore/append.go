@@ -293,17 +293,18 @@ func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmet
 
 	for start := 0; start < len(spans); start += chunk {
 		part := spans[start:min(start+chunk, len(spans))]
-		args := make([]any, 0, len(part)*19)
+		args := make([]any, 0, len(part)*20)
 		for i := range part {
 			sp := &part[i]
 			a := &sp.Attributes
 			args = append(args, sp.UserID, sp.ProductID, sp.Start, sp.End, sp.InfrastructureID, sp.Datacenter, string(sp.Type), sp.Label, sp.Subdomain,
 				boolInt(sp.ExcludeBilling), string(sp.State), nullInt(a.ServerTypeID), nullStr(a.ServerTypeName), nullInt(a.DriveSizeMBytes),
-				nullInt(a.SharedDriveSizeMBytes), nullStr(a.StorageType), nullStr(a.SubnetType), nullInt(a.SubnetPrefixSize), nullInt(a.MeasurementPeriod))
+				nullInt(a.SharedDriveSizeMBytes), nullStr(a.StorageType), nullStr(a.SubnetType), nullInt(a.SubnetPrefixSize), nullInt(a.MeasurementPeriod),
+				nullInt(a.StoredGBytes))
 		}
 		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO spans (user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain,
 			exclude_billing, state, server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type,
-			subnet_prefix_size, measurement_period) VALUES `+placeholders(len(part), 19)), args...); err != nil {
+			subnet_prefix_size, measurement_period, stored_gbytes) VALUES `+placeholders(len(part), 20)), args...); err != nil {
 			return s.err(err)
 		}
 	}

@@ -11,20 +11,22 @@ import (
 )
 
 const spanColumns = `user_id, product_id, starts_at, ends_at, infrastructure_id, datacenter, type, label, subdomain, exclude_billing, state,
-	server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type, subnet_prefix_size, measurement_period`
+	server_type_id, server_type_name, drive_size_mbytes, shared_drive_size_mbytes, storage_type, subnet_type, subnet_prefix_size, measurement_period,
+	stored_gbytes`
 
 func scanSpan(rows *sql.Rows) (cloudmeter.Span, error) {
 	var sp cloudmeter.Span
 	var typ, state string
 	var excl int64
-	var stID, drive, shared, prefix, period sql.NullInt64
+	var stID, drive, shared, prefix, period, stored sql.NullInt64
 	var stName, storage, subnet sql.NullString
 	err := rows.Scan(&sp.UserID, &sp.ProductID, &sp.Start, &sp.End, &sp.InfrastructureID, &sp.Datacenter, &typ, &sp.Label, &sp.Subdomain, &excl, &state,
-		&stID, &stName, &drive, &shared, &storage, &subnet, &prefix, &period)
+		&stID, &stName, &drive, &shared, &storage, &subnet, &prefix, &period, &stored)
 	sp.Type, sp.State, sp.ExcludeBilling = cloudmeter.ResourceType(typ), cloudmeter.State(state), excl != 0
 	a := &sp.Attributes
 	a.ServerTypeID, a.DriveSizeMBytes, a.SharedDriveSizeMBytes, a.SubnetPrefixSize, a.MeasurementPeriod = ptrInt(stID), ptrInt(drive), ptrInt(shared), ptrInt(prefix), ptrInt(period)
 	a.ServerTypeName, a.StorageType, a.SubnetType = ptrStr(stName), ptrStr(storage), ptrStr(subnet)
+	a.StoredGBytes = ptrInt(stored) // data lake storage (migration 00004)
 	return sp, err
 }
 
