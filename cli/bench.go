@@ -23,10 +23,10 @@ type BenchCmd struct {
 	Runs      int `default:"1" help:"Repeat the ingest and raw insert measurements this many times (each on a fresh database) and show the median."`
 	Clients   int `default:"1" help:"Concurrent HTTP clients posting the ingest batches."`
 	// Traffic benchmarks (bench_traffic.go).
-	Traffic      bool `help:"Measure traffic instead: ingest of waypoint samples through the HTTP API and the network report of --waypoints waypoints over --days days of hourly samples."`
-	Waypoints    int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter reading every hour."`
-	Days         int  `default:"30" help:"With --traffic: days of hourly samples behind the network report."`
-	IngestHours  int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
+	Traffic     bool `help:"Measure traffic instead: ingest of waypoint samples through the HTTP API and the network report of --waypoints waypoints over --days days of hourly samples."`
+	Waypoints   int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter reading every hour."`
+	Days        int  `default:"30" help:"With --traffic: days of hourly samples behind the network report."`
+	IngestHours int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
 }
 
 // Run measures ingest through the HTTP API, the raw SQLite insert rate of the same rows,
