@@ -78,15 +78,19 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	defer tx.Rollback()
 
 	products := map[int64]bool{}
+	rated := map[int64]bool{} // products with lifecycle events to rate; traffic samples rate none
 	for _, i := range candidates {
 		products[events[i].ProductID] = true
+		if events[i].Type != cloudmeter.EventTrafficMetered {
+			rated[events[i].ProductID] = true
+		}
 	}
 	if s.d.LockProducts() {
 		if err := s.lockProducts(ctx, tx, keys(products)); err != nil {
 			return res, err
 		}
 	}
-	existing, err := s.loadEvents(ctx, tx, keys(products))
+	existing, err := s.loadEvents(ctx, tx, keys(rated))
 	if err != nil {
 		return res, err
 	}
