@@ -40,6 +40,8 @@ type Event struct {
 	Attributes Attributes
 	// State is set for EventStopped ("stopped" or "hibernated") and EventStarted ("active").
 	State State
+	// Traffic is set for EventTrafficMetered.
+	Traffic *TrafficSample
 	// Data is the event's data object in canonical JSON, as stored.
 	Data []byte
 	// Digest identifies the event's content: two events with the same key and the same
@@ -69,6 +71,8 @@ type Attributes struct {
 	SubnetType            *string `json:"subnet_type,omitempty"`
 	SubnetPrefixSize      *int64  `json:"subnet_prefix_size,omitempty"`
 	MeasurementPeriod     *int64  `json:"measurement_period,omitempty"`
+	// StoredGBytes is what a data lake stores, in GB (1024^3 bytes).
+	StoredGBytes *int64 `json:"stored_gbytes,omitempty"`
 }
 
 // Merge returns a with every field that b sets replaced by b's value.
@@ -96,6 +100,9 @@ func (a Attributes) Merge(b Attributes) Attributes {
 	}
 	if b.MeasurementPeriod != nil {
 		a.MeasurementPeriod = b.MeasurementPeriod
+	}
+	if b.StoredGBytes != nil {
+		a.StoredGBytes = b.StoredGBytes
 	}
 	return a
 }

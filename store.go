@@ -66,7 +66,7 @@ type Store interface {
 	// stored with another digest, or appears twice in the batch with different
 	// digests, nothing is stored and the conflicts are returned.
 	AppendEvents(ctx context.Context, events []Event, rate RateFunc) (AppendResult, error)
-	// ProductEvents returns every stored event of a product.
+	// ProductEvents returns every stored event of a product, traffic samples included.
 	ProductEvents(ctx context.Context, productID int64) ([]Event, error)
 	// Rerate rates every stored product again with rate and returns how many it rated.
 	Rerate(ctx context.Context, rate RateFunc) (int, error)
@@ -104,6 +104,16 @@ type Store interface {
 	Keys(ctx context.Context) ([]APIKey, error)
 	// RevokeKey revokes a key. Errors: KindNotFound.
 	RevokeKey(ctx context.Context, id string, now int64) error
+
+	// TrafficSums sums the billed traffic of a user's waypoints by direction over the
+	// measurement periods that start within [q.From, q.To], split at q.Cuts.
+	TrafficSums(ctx context.Context, q TrafficQuery) ([]TrafficSum, error)
+	// TrafficPeriods returns the billed traffic of one waypoint per direction and
+	// measurement period, ordered by direction and period start.
+	TrafficPeriods(ctx context.Context, productID int64) ([]TrafficPeriod, error)
+	// TrafficSeries sums one waypoint's samples by bucket of their own time, ordered by
+	// bucket; buckets without samples are left out.
+	TrafficSeries(ctx context.Context, q TrafficSeriesQuery) ([]TrafficPoint, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	if reportDir != "" {
 		os.RemoveAll(reportDir)
 	}
+	if trafficDir != "" { // traffic_test.go
+		os.RemoveAll(trafficDir)
+	}
 	os.Exit(code)
 }
 

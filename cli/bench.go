@@ -24,6 +24,11 @@ type BenchCmd struct {
 	Runs        int    `default:"1" help:"Repeat the ingest and raw insert measurements this many times (each on a fresh database) and show the median."`
 	Clients     int    `default:"1" help:"Concurrent HTTP clients posting the ingest batches."`
 	PostgresURL string `name:"postgres-url" placeholder:"URL" help:"Also measure ingest and the report on this PostgreSQL server, beside SQLite, in fresh databases the benchmark creates and drops (the user needs CREATEDB). Not read from CLOUDMETER_DATABASE_URL, so that no benchmark writes to a server by accident."`
+	// Traffic benchmarks (bench_traffic.go).
+	Traffic     bool `help:"Measure traffic instead: ingest of waypoint samples through the HTTP API and the network report of --waypoints waypoints over --days days of hourly samples."`
+	Waypoints   int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter reading every hour."`
+	Days        int  `default:"30" help:"With --traffic: days of hourly samples behind the network report."`
+	IngestHours int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
 }
 
 // engineFigures are the figures of one storage engine.
@@ -41,6 +46,9 @@ type engineFigures struct {
 // and the detailed report of one user, then prints the figures against the targets; on
 // SQLite, and also on PostgreSQL when --postgres-url is set.
 func (c *BenchCmd) Run(g *Globals) error {
+	if c.Traffic {
+		return c.runTraffic(g)
+	}
 	for _, f := range []struct {
 		name string
 		v    int

@@ -34,7 +34,7 @@ type Root struct {
 	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
 	Prices  PricesCmd  `cmd:"" help:"Import and show the price book, directly on the database."`
 	Report  ReportCmd  `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
-	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url)."`
+	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
 	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
 	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
 }

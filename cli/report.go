@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/report"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -86,9 +87,29 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(u.Traffic) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "INFRA\tTYPE\tPRODUCT\tLABEL\tDIRECTION\tSTART\tEND\tGB\tCOST/GB\tCOST\t")
+		for i := range u.Traffic {
+			r := &u.Traffic[i]
+			note := ""
+			if r.Unpriced != "" {
+				note = "  (unpriced)"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Waypoint.InfrastructureID, r.Waypoint.Type, r.Waypoint.ProductID,
+				r.Waypoint.Label, r.Direction, cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), money.FormatGB4(r.Quantity), r.CostPerUnit, r.Cost, note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "\nTOTAL %s %s over %d records", u.Total, u.Currency, len(u.Records))
-	if n := len(u.Unpriced()); n > 0 {
-		fmt.Fprintf(w, " (%d unpriced records reported at cost 0: see GET /api/v1/anomalies)", n)
+	if len(u.Traffic) > 0 {
+		fmt.Fprintf(w, " and %d traffic records", len(u.Traffic))
+	}
+	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); n > 0 {
+		fmt.Fprintf(w, " (%d unpriced records reported at cost 0)", n)
 	}
 	fmt.Fprintln(w)
 	return nil

@@ -307,8 +307,8 @@ func (s *Server) LoadSeed(t testing.TB) {
 	t.Helper()
 	s.PutPrices(t, demo.SeedPrices)
 	res := s.PostEvents(t, demo.SeedEvents)
-	if res.Accepted != 8 || res.Duplicates != 0 {
-		t.Fatalf("seed events: accepted %d, duplicates %d; want 8 and 0", res.Accepted, res.Duplicates)
+	if res.Accepted != 12 || res.Duplicates != 0 {
+		t.Fatalf("seed events: accepted %d, duplicates %d; want 12 and 0", res.Accepted, res.Duplicates)
 	}
 }
 

@@ -122,8 +122,8 @@ func testIngestErrors(t *testing.T, eng Engine) {
 
 	t.Run("ResendIsDuplicate", func(t *testing.T) {
 		res := srv.PostEvents(t, demo.SeedEvents)
-		if res.Accepted != 0 || res.Duplicates != 8 {
-			t.Errorf("resent seed: accepted %d, duplicates %d; want 0 and 8", res.Accepted, res.Duplicates)
+		if res.Accepted != 0 || res.Duplicates != 12 {
+			t.Errorf("resent seed: accepted %d, duplicates %d; want 0 and 12", res.Accepted, res.Duplicates)
 		}
 		unchanged(t)
 		// Reordered, the same events are still the same events.
@@ -135,8 +135,8 @@ func testIngestErrors(t *testing.T, eng Engine) {
 			evs[i], evs[j] = evs[j], evs[i]
 		}
 		body, _ := json.Marshal(evs)
-		if res := srv.PostEvents(t, body); res.Accepted != 0 || res.Duplicates != 8 {
-			t.Errorf("resent seed reversed: accepted %d, duplicates %d; want 0 and 8", res.Accepted, res.Duplicates)
+		if res := srv.PostEvents(t, body); res.Accepted != 0 || res.Duplicates != 12 {
+			t.Errorf("resent seed reversed: accepted %d, duplicates %d; want 0 and 12", res.Accepted, res.Duplicates)
 		}
 		unchanged(t)
 	})

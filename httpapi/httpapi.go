@@ -72,6 +72,7 @@ func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) htt
 	mux.HandleFunc("PUT /api/v1/prices", a.auth(a.putPrices))
 	mux.HandleFunc("GET /api/v1/anomalies", a.auth(a.getAnomalies))
 	mux.HandleFunc("GET /api/v1/resources/{product_id}", a.auth(a.getResource))
+	mux.HandleFunc("GET /api/v1/resources/{product_id}/traffic", a.auth(a.getTraffic))
 	mux.HandleFunc("GET /api/v1/users/{user_id}/utilization", a.auth(a.getUtilization))
 	mux.HandleFunc("GET /api/v1/keys", a.auth(a.getKeys))
 	mux.HandleFunc("POST /api/v1/keys", a.auth(a.postKey))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/report"
 )
 
@@ -26,8 +27,26 @@ type nativeRecord struct {
 	ExcludeBilling    bool   `json:"exclude_billing"`
 }
 
+type nativeTrafficRecord struct {
+	ProductID         int64  `json:"product_id"`
+	InfrastructureID  int64  `json:"infrastructure_id"`
+	ResourceType      string `json:"resource_type"`
+	Label             string `json:"label"`
+	Datacenter        string `json:"datacenter"`
+	Direction         string `json:"direction"`
+	Start             string `json:"start"`
+	End               string `json:"end"`
+	Bytes             int64  `json:"bytes"`
+	Quantity          string `json:"quantity_gbytes"`
+	MeasurementPeriod int64  `json:"measurement_period"`
+	CostPerUnit       string `json:"cost_per_unit"`
+	Cost              string `json:"cost"`
+	PriceEntry        *int   `json:"price_entry"`
+	Unpriced          string `json:"unpriced,omitempty"`
+}
+
 // NativeReport encodes a utilization report in the native format: a flat list of
-// records with their totals.
+// records, the traffic records of the waypoints, and the total of both.
 func NativeReport(u *report.Utilization) []byte {
 	recs := make([]nativeRecord, len(u.Records))
 	for i := range u.Records {
@@ -41,9 +60,22 @@ func NativeReport(u *report.Utilization) []byte {
 			recs[i].PriceEntry = &idx
 		}
 	}
+	traffic := make([]nativeTrafficRecord, len(u.Traffic))
+	for i := range u.Traffic {
+		r := &u.Traffic[i]
+		w := &r.Waypoint
+		traffic[i] = nativeTrafficRecord{ProductID: w.ProductID, InfrastructureID: w.InfrastructureID, ResourceType: string(w.Type), Label: w.Label,
+			Datacenter: w.Datacenter, Direction: string(r.Direction), Start: cloudmeter.FormatTime(r.Start), End: cloudmeter.FormatTime(r.End),
+			Bytes: r.Bytes, Quantity: money.FormatGB4(r.Quantity), MeasurementPeriod: r.MeasurementPeriod, CostPerUnit: r.CostPerUnit.String(),
+			Cost: r.Cost.String(), Unpriced: r.Unpriced}
+		if r.Entry != nil {
+			idx := r.Entry.Index()
+			traffic[i].PriceEntry = &idx
+		}
+	}
 	out, _ := json.MarshalIndent(map[string]any{
 		"user_id": u.UserID, "currency": u.Currency, "from": cloudmeter.FormatTime(u.Start), "to": cloudmeter.FormatTime(u.End),
-		"total_cost": u.Total.String(), "records": recs,
+		"total_cost": u.Total.String(), "records": recs, "traffic": traffic,
 	}, "", "  ")
 	return append(out, '\n')
 }

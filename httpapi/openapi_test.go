@@ -801,6 +801,7 @@ func cases() []tcase {
 		putPrices = "PUT /api/v1/prices"
 		anomalies = "GET /api/v1/anomalies"
 		resource  = "GET /api/v1/resources/{product_id}"
+		traffic   = "GET /api/v1/resources/{product_id}/traffic"
 		util      = "GET /api/v1/users/{user_id}/utilization"
 		getKeys   = "GET /api/v1/keys"
 		postKey   = "POST /api/v1/keys"
@@ -859,11 +860,11 @@ func cases() []tcase {
 		{name: "events batch too large", op: events, key: "writer", ctype: "application/json", body: "[" + strings.Join(many, ",") + "]", status: 413},
 		{name: "events body too large", op: events, key: "writer", ctype: "application/json", body: tooBig, status: 413},
 		{name: "events seed batch", op: events, key: "writer", ctype: "application/cloudevents-batch+json", body: string(demo.SeedEvents),
-			status: 200, checkRequest: true, check: wantIngest(8, 0)},
+			status: 200, checkRequest: true, check: wantIngest(12, 0)},
 		{name: "events single", op: events, key: "writer", ctype: "application/cloudevents+json", body: hddDrive,
 			status: 200, checkRequest: true, check: wantIngest(1, 0)},
 		{name: "events json duplicates", op: events, key: "admin", ctype: "application/json", body: string(demo.SeedEvents),
-			status: 200, checkRequest: true, check: wantIngest(0, 8)},
+			status: 200, checkRequest: true, check: wantIngest(0, 12)},
 		{name: "events json single", op: events, key: "writer", ctype: "application/json", body: stopSubnet,
 			status: 200, checkRequest: true, check: wantIngest(1, 0)},
 		{name: "events conflict", op: events, key: "writer", ctype: "application/cloudevents+json", status: 409,
@@ -886,9 +887,29 @@ func cases() []tcase {
 		{name: "resource other user", op: resource, url: "/api/v1/resources/2416", key: "stranger", status: 403},
 		{name: "resource unknown", op: resource, url: "/api/v1/resources/424242", key: "admin", status: 404},
 
+		// A waypoint's traffic: the seed's network 8381, with samples of 2016-02-01.
+		{name: "traffic samples", op: events, key: "writer", ctype: "application/cloudevents-batch+json", status: 200, checkRequest: true,
+			body: "[" + event("wan-1", "cloudmeter.traffic.metered", "2016-02-01T13:10:00Z", `{"product_id":8381,"direction":"download","counter":1073741824}`) +
+				"," + event("wan-2", "cloudmeter.traffic.metered", "2016-02-01T15:00:00Z", `{"product_id":8381,"direction":"download","counter":1610612736}`) +
+				"," + event("wan-3", "cloudmeter.traffic.metered", "2016-02-01T15:00:00Z", `{"product_id":8381,"direction":"upload","bytes":536870912}`) + "]",
+			check: wantIngest(3, 0)},
+		{name: "traffic", op: traffic, url: "/api/v1/resources/8381/traffic?from=2016-02-01T00:00:00Z&to=2016-02-02T23:59:59Z&granularity=day",
+			key: "reader", status: 200, check: wantTraffic(2, 1610612736, 536870912)},
+		{name: "traffic hourly by default", op: traffic, url: "/api/v1/resources/8381/traffic?from=2016-02-01T00:00:00Z&to=2016-02-01T23:59:59Z",
+			key: "admin", status: 200, check: wantTraffic(24, 1610612736, 536870912)},
+		{name: "traffic lifetime", op: traffic, url: "/api/v1/resources/8381/traffic?granularity=day", key: "admin", status: 200,
+			check: wantTraffic(4, 1610612736, 536870912)},
+		{name: "traffic bad granularity", op: traffic, url: "/api/v1/resources/8381/traffic?granularity=week", key: "admin", status: 400},
+		{name: "traffic not a waypoint", op: traffic, url: "/api/v1/resources/2416/traffic", key: "admin", status: 400},
+		{name: "traffic too many hours", op: traffic, url: "/api/v1/resources/8381/traffic?from=2016-01-01T00:00:00Z&to=2017-12-31T23:59:59Z", key: "admin", status: 400},
+		{name: "traffic bad timestamp", op: traffic, url: "/api/v1/resources/8381/traffic?from=monday", key: "admin", status: 400},
+		{name: "traffic no key", op: traffic, url: "/api/v1/resources/8381/traffic", status: 401},
+		{name: "traffic other user", op: traffic, url: "/api/v1/resources/8381/traffic", key: "stranger", status: 403},
+		{name: "traffic unknown", op: traffic, url: "/api/v1/resources/424242/traffic", key: "admin", status: 404},
+
 		// Utilization.
 		{name: "utilization 2016", op: util, url: "/api/v1/users/1/utilization?from=2016-01-01T00:00:00Z&to=2016-12-31T23:59:59Z",
-			key: "reader", status: 200, check: wantNativeTotal("8.60663243", 4)},
+			key: "reader", status: 200, check: wantNativeTotal("8.63663243", 4)}, // the seed, and 0.5 GB uploaded by network 8381 at 0.06
 		{name: "utilization filtered", op: util,
 			url: "/api/v1/users/1/utilization?from=2016-01-01T00:00:00Z&to=2016-12-31T23:59:59Z&infrastructure_id=3668&datacenter=uk-reading",
 			key: "admin", status: 200, check: wantNativeTotal("8.60663243", 4)},
@@ -955,7 +976,8 @@ func cases() []tcase {
 			body: rpc("7", "resource_utilization_summary",
 				`{"strUserIDOwner":1,"strStartTimestamp":"2016-01-01T00:00:00Z","strEndTimestamp":"2016-12-31T23:59:59Z"}`),
 			check: func(t *testing.T, e *env, body []byte) {
-				if !bytes.Contains(body, []byte(`"total_cost":"8.60663243"`)) {
+				// The seed's 8.60663243 and network 8381's 0.5 GB upload at 0.06.
+				if !bytes.Contains(body, []byte(`"total_cost":"8.63663243"`)) || !bytes.Contains(body, []byte(`"internet_upload_cost":"0.03000000","internet_upload_gbytes":"0.5000"`)) {
 					t.Errorf("summary: %s", body)
 				}
 			}},
@@ -1014,6 +1036,31 @@ func wantKinds(kinds ...string) func(t *testing.T, e *env, body []byte) {
 		sort.Strings(got)
 		if !slices.Equal(got, kinds) && !(len(got) == 0 && len(kinds) == 0) {
 			t.Errorf("anomaly kinds %v, want %v", got, kinds)
+		}
+	}
+}
+
+// wantTraffic checks a traffic series: its number of points and its totals.
+func wantTraffic(points int, download, upload int64) func(t *testing.T, e *env, body []byte) {
+	return func(t *testing.T, e *env, body []byte) {
+		var r struct {
+			Download int64 `json:"download_bytes"`
+			Upload   int64 `json:"upload_bytes"`
+			Points   []struct {
+				Download int64 `json:"download_bytes"`
+				Upload   int64 `json:"upload_bytes"`
+			}
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		var d, u int64
+		for _, p := range r.Points {
+			d, u = d+p.Download, u+p.Upload
+		}
+		if len(r.Points) != points || r.Download != download || r.Upload != upload || d != download || u != upload {
+			t.Errorf("series of %d points, totals %d/%d, points sum to %d/%d; want %d points, %d/%d", len(r.Points), r.Download, r.Upload, d, u,
+				points, download, upload)
 		}
 	}
 }

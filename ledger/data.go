@@ -165,6 +165,8 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 		e.State = cloudmeter.StateStopped
 	case cloudmeter.EventStarted:
 		e.State = cloudmeter.StateActive
+	case cloudmeter.EventTrafficMetered:
+		e.Traffic = new(cloudmeter.TrafficSample)
 	}
 	var seen fieldSet
 	for i, m := range ms {
@@ -219,11 +221,14 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 		case fieldDirection:
 			if s, _, _ := stringValue(v); s != "upload" && s != "download" {
 				d.fail(ev, "data.direction", `must be "upload" or "download"`)
+			} else {
+				e.Traffic.Direction = cloudmeter.Direction(s)
 			}
 		case fieldBytes:
-			d.intField(ev, "data.bytes", v, 0, math.MaxInt64)
+			e.Traffic.Value = d.intField(ev, "data.bytes", v, 0, math.MaxInt64)
 		case fieldCounter:
-			d.intField(ev, "data.counter", v, 0, math.MaxInt64)
+			e.Traffic.Value = d.intField(ev, "data.counter", v, 0, math.MaxInt64)
+			e.Traffic.Counter = true
 		}
 	}
 	for f := range fieldCount {
@@ -279,6 +284,8 @@ func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, n node, changed b
 			a.SubnetPrefixSize = d.intPtr(ev, prefix+".subnet_prefix_size", v, 0, 128)
 		case "measurement_period":
 			a.MeasurementPeriod = d.intPtr(ev, prefix+".measurement_period", v, 1, maxMeasurementPeriod)
+		case "stored_gbytes":
+			a.StoredGBytes = d.intPtr(ev, prefix+".stored_gbytes", v, 0, math.MaxInt64)
 		}
 	}
 	if a.SubnetType != nil && *a.SubnetType == "ipv4" && a.SubnetPrefixSize != nil && *a.SubnetPrefixSize > 32 {

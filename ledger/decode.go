@@ -162,7 +162,7 @@ func (d *decoder) batch(s string, i int, lim Limits) ([]cloudmeter.Event, error)
 	return events, nil
 }
 
-// DecodeData fills the typed fields of e (Provision, Attributes, State, ProductID) from
+// DecodeData fills the typed fields of e (Provision, Attributes, State, Traffic, ProductID) from
 // e.Type and e.Data, the data object as DecodeBatch stored it. Storage uses it when it
 // reads events back. On error e is left unchanged.
 //
@@ -198,7 +198,7 @@ func DecodeData(e *cloudmeter.Event) error {
 		}
 		return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: b.String(), Details: d.details}
 	}
-	e.ProductID, e.Provision, e.Attributes, e.State = out.ProductID, out.Provision, out.Attributes, out.State
+	e.ProductID, e.Provision, e.Attributes, e.State, e.Traffic = out.ProductID, out.Provision, out.Attributes, out.State, out.Traffic
 	return nil
 }
 

@@ -187,7 +187,11 @@ func (a *api) detailed(ctx context.Context, p jsonrpc.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return detailedReport{u}, nil
+	traffic, err := u.TrafficTotals()
+	if err != nil {
+		return nil, err
+	}
+	return detailedReport{u, traffic}, nil
 }
 
 func (a *api) summary(ctx context.Context, p jsonrpc.Params) (any, error) {
@@ -203,5 +207,9 @@ func (a *api) summary(ctx context.Context, p jsonrpc.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return summaryReport{u, totals}, nil
+	download, upload, err := u.TrafficByDirection()
+	if err != nil {
+		return nil, err
+	}
+	return summaryReport{u, totals, download, upload}, nil
 }

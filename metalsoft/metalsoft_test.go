@@ -419,7 +419,8 @@ func TestEmptyReport(t *testing.T) {
 		t.Errorf("body\n%s\nwant\n%s", body, want)
 	}
 	body = api.call(t, ownKey, summaryCall(`[2,`+seedWindow+`]`))
-	want = `{"result":{"summary_report":{},"total_cost":"0.00000000","cost_currency":"GBP","infrastructures":{},"start_timestamp":"2016-01-01T00:00:00Z","end_timestamp":"2016-12-31T23:59:59Z"},"jsonrpc":"2.0","id":1}`
+	want = `{"result":{"summary_report":{},"total_cost":"0.00000000","cost_currency":"GBP","internet_download_cost":"0.00000000",` +
+		`"internet_download_gbytes":"0.0000","internet_upload_cost":"0.00000000","internet_upload_gbytes":"0.0000","infrastructures":{},"start_timestamp":"2016-01-01T00:00:00Z","end_timestamp":"2016-12-31T23:59:59Z"},"jsonrpc":"2.0","id":1}`
 	if string(body) != want {
 		t.Errorf("body\n%s\nwant\n%s", body, want)
 	}

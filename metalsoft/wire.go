@@ -12,8 +12,11 @@ import (
 
 // detailedReport writes a Utilization in MetalSoft's resource_utilization_detailed
 // shape. It is written by hand, keys in the seed's order, because reports of tens of
-// thousands of records are on the hot path.
-type detailedReport struct{ u *report.Utilization }
+// thousands of records are on the hot path. traffic are u's traffic totals.
+type detailedReport struct {
+	u       *report.Utilization
+	traffic []report.TrafficTotal
+}
 
 // AppendJSON implements jsonrpc.JSONAppender.
 func (d detailedReport) AppendJSON(b []byte) []byte {
@@ -47,7 +50,8 @@ func (d detailedReport) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `},"network_report":{}`...)
+	b = append(b, `},"network_report":`...)
+	b = appendNetworkReport(b, u, d.traffic)
 	b = appendInfrastructures(b, u)
 	return appendWindow(b, u)
 }
@@ -115,6 +119,10 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	b = append(b, `,"quantity":"`...)
 	b = strconv.AppendInt(b, r.Quantity, 10)
 	b = append(b, '"')
+	if r.Type == cloudmeter.ResourceDataLake {
+		b = append(b, `,"resource_utilization_gbytes":`...)
+		b = appendOptInt(b, a.StoredGBytes)
+	}
 	if r.Type == cloudmeter.ResourceInstance {
 		b = append(b, `,"server_type_id":`...)
 		b = appendOptInt(b, a.ServerTypeID)
@@ -150,11 +158,14 @@ func appendOptInt(b []byte, p *int64) []byte {
 //
 //	{"summary_report":{"3668":{"instance":{"cost":"7.25925278","cost_currency":"GBP",
 //	 "measurement_unit":"seconds","quantity":"84301","record_count":1,"resource_count":1}}},
-//	 "total_cost":"7.25925278","cost_currency":"GBP","infrastructures":{...},
+//	 "total_cost":"7.25925278","cost_currency":"GBP","internet_download_cost":"0.00000000",
+//	 "internet_download_gbytes":"0.0000","internet_upload_cost":"0.00000000",
+//	 "internet_upload_gbytes":"0.0000","infrastructures":{...},
 //	 "start_timestamp":"...","end_timestamp":"..."}
 type summaryReport struct {
-	u      *report.Utilization
-	totals []report.TypeTotal
+	u                *report.Utilization
+	totals           []report.TypeTotal
+	download, upload report.DirectionTotal
 }
 
 // AppendJSON implements jsonrpc.JSONAppender.
@@ -191,11 +202,25 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 	b = appendAmount(b, s.u.Total)
 	b = append(b, `,"cost_currency":`...)
 	b = jsonrpc.AppendString(b, s.u.Currency)
+	// The internet traffic of every waypoint of the report, per direction (included in
+	// total_cost).
+	for _, d := range []struct {
+		name string
+		t    report.DirectionTotal
+	}{{"download", s.download}, {"upload", s.upload}} {
+		b = append(b, `,"internet_`+d.name+`_cost":`...)
+		b = appendAmount(b, d.t.Cost)
+		b = append(b, `,"internet_`+d.name+`_gbytes":"`...)
+		b = append(b, money.FormatGB4(d.t.Quantity)...)
+		b = append(b, '"')
+	}
 	b = appendInfrastructures(b, s.u)
 	return appendWindow(b, s.u)
 }
 
 // DetailedJSON encodes u as the result of resource_utilization_detailed.
 func DetailedJSON(u *report.Utilization) []byte {
-	return detailedReport{u}.AppendJSON(nil)
+	// Costs are never negative, so no traffic total exceeds u.Total, which fitted.
+	totals, _ := u.TrafficTotals()
+	return detailedReport{u, totals}.AppendJSON(nil)
 }

@@ -186,7 +186,7 @@ var attributesOf = map[cloudmeter.ResourceType][]string{
 	cloudmeter.ResourceSharedDrive: {"shared_drive_size_mbytes", "storage_type"},
 	cloudmeter.ResourceSubnet:      {"subnet_type", "subnet_prefix_size"},
 	cloudmeter.ResourceNetwork:     {"measurement_period"},
-	cloudmeter.ResourceDataLake:    {"measurement_period"},
+	cloudmeter.ResourceDataLake:    {"measurement_period", "stored_gbytes"},
 }
 
 // setAttributes names the attributes a sets, in a fixed order.
@@ -200,6 +200,7 @@ func setAttributes(a cloudmeter.Attributes) []string {
 		{"drive_size_mbytes", a.DriveSizeMBytes != nil}, {"shared_drive_size_mbytes", a.SharedDriveSizeMBytes != nil},
 		{"storage_type", a.StorageType != nil}, {"subnet_type", a.SubnetType != nil},
 		{"subnet_prefix_size", a.SubnetPrefixSize != nil}, {"measurement_period", a.MeasurementPeriod != nil},
+		{"stored_gbytes", a.StoredGBytes != nil},
 	} {
 		if f.set {
 			out = append(out, f.name)
@@ -249,6 +250,9 @@ func applicable(t cloudmeter.ResourceType, a cloudmeter.Attributes) cloudmeter.A
 	if applies(t, "measurement_period") {
 		k.MeasurementPeriod = a.MeasurementPeriod
 	}
+	if applies(t, "stored_gbytes") {
+		k.StoredGBytes = a.StoredGBytes
+	}
 	return k
 }
 
@@ -257,7 +261,8 @@ func sameAttributes(a, b cloudmeter.Attributes) bool {
 	return eqInt(a.ServerTypeID, b.ServerTypeID) && eqStr(a.ServerTypeName, b.ServerTypeName) &&
 		eqInt(a.DriveSizeMBytes, b.DriveSizeMBytes) && eqInt(a.SharedDriveSizeMBytes, b.SharedDriveSizeMBytes) &&
 		eqStr(a.StorageType, b.StorageType) && eqStr(a.SubnetType, b.SubnetType) &&
-		eqInt(a.SubnetPrefixSize, b.SubnetPrefixSize) && eqInt(a.MeasurementPeriod, b.MeasurementPeriod)
+		eqInt(a.SubnetPrefixSize, b.SubnetPrefixSize) && eqInt(a.MeasurementPeriod, b.MeasurementPeriod) &&
+		eqInt(a.StoredGBytes, b.StoredGBytes)
 }
 
 func eqInt(a, b *int64) bool  { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

@@ -17,10 +17,17 @@ func MeasurementPeriod(t cloudmeter.ResourceType) int64 {
 	return 3600
 }
 
-// Billable reports whether spans of type t are billed by the second (network waypoints
-// are billed by traffic only).
-func Billable(t cloudmeter.ResourceType) bool {
-	return t != cloudmeter.ResourceNetwork && t != cloudmeter.ResourceDataLake
+// Billable reports whether a span is billed by the second: every type but the waypoints,
+// which are billed by traffic, and data lakes whose stored gigabytes are known (their
+// storage is billed by GB stored per 30 days).
+func Billable(s *cloudmeter.Span) bool {
+	switch s.Type {
+	case cloudmeter.ResourceNetwork:
+		return false
+	case cloudmeter.ResourceDataLake:
+		return s.Attributes.StoredGBytes != nil
+	}
+	return true
 }
 
 // Segment is a span, or part of one, priced by one price book entry.
@@ -133,6 +140,11 @@ func units(s *cloudmeter.Span, u pricebook.Unit) (num, den int64, why string) {
 			size = a.DriveSizeMBytes
 		case cloudmeter.ResourceSharedDrive:
 			size = a.SharedDriveSizeMBytes
+		case cloudmeter.ResourceDataLake:
+			if a.StoredGBytes == nil {
+				return 0, 0, fmt.Sprintf("the %s reports no stored_gbytes, so a per-GiB price cannot apply", describe(s))
+			}
+			return *a.StoredGBytes, 1, ""
 		}
 		if size == nil {
 			return 0, 0, fmt.Sprintf("the %s has no size, so a per-GiB price cannot apply", describe(s))

@@ -27,9 +27,13 @@ type Utilization struct {
 	Start, End int64
 	// Records are ordered by infrastructure, type, product and start.
 	Records []Record
+	// Traffic are the network report's records (AddTraffic), ordered by infrastructure,
+	// waypoint type, direction, product and start.
+	Traffic []TrafficRecord
 	// Infrastructures are those that have records, by id.
 	Infrastructures []cloudmeter.Infrastructure
-	Total           money.Amount
+	// Total is the cost of every record, traffic included.
+	Total money.Amount
 }
 
 // Build prices and clips spans (ordered by infrastructure, type, product and start) to
@@ -44,7 +48,7 @@ func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastruc
 	seen := map[int64]bool{}
 	for i := range spans {
 		sp := &spans[i]
-		if !rating.Billable(sp.Type) {
+		if !rating.Billable(sp) {
 			continue
 		}
 		segs, err := pricer.Price(sp, start, to)

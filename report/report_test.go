@@ -315,7 +315,7 @@ func TestPropBuild(t *testing.T) {
 			if r.Start < start || r.End > end || r.End > now {
 				t.Fatalf("record %d [%d, %d] leaves the window [%d, %d] or passes now %d", i, r.Start, r.End, start, end, now)
 			}
-			if !rating.Billable(r.Type) {
+			if !rating.Billable(&r.Span) {
 				t.Fatalf("record %d is a %s, which is not billed by time", i, r.Type)
 			}
 			cpu := r.CostPerUnit
@@ -341,7 +341,7 @@ func TestPropBuild(t *testing.T) {
 
 		wantSeconds := map[int64]int64{}
 		for _, s := range spans {
-			if lo, hi := max(s.Start, start), min(s.End, end, now); rating.Billable(s.Type) && lo <= hi {
+			if lo, hi := max(s.Start, start), min(s.End, end, now); rating.Billable(&s) && lo <= hi {
 				wantSeconds[s.ProductID] += hi - lo + 1
 			}
 		}

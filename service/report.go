@@ -87,7 +87,22 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 	if err != nil {
 		return nil, err
 	}
-	return report.Build(req.UserID, spans, infras, rating.NewPricer(book), req.Start, req.End, now)
+	pricer := rating.NewPricer(book)
+	u, err := report.Build(req.UserID, spans, infras, pricer, req.Start, req.End, now)
+	if err != nil || !report.Waypoints(spans) {
+		return u, err
+	}
+	// The network report: traffic summed per piece of the window between price changes.
+	to := min(req.End, now)
+	cuts := report.TrafficCuts(book, req.Start, to)
+	sums, err := s.store.TrafficSums(ctx, cloudmeter.TrafficQuery{UserID: req.UserID, From: req.Start, To: to, Cuts: cuts})
+	if err != nil {
+		return nil, err
+	}
+	if err := report.AddTraffic(u, spans, infras, sums, cuts, pricer, now); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // ResourceView is a resource with its priced segments up to now.
@@ -151,7 +166,7 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 	}
 	p := rating.NewPricer(book)
 	err = s.store.AllSpans(ctx, q.UserID, func(sp cloudmeter.Span) error {
-		if len(out) >= q.Limit || !rating.Billable(sp.Type) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
+		if len(out) >= q.Limit || !rating.Billable(&sp) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
 			return nil
 		}
 		segs, err := p.Price(&sp, sp.Start, min(sp.End, now))

@@ -71,7 +71,7 @@ func Rate(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
 	var bad []cloudmeter.Anomaly
 	ok := events[:0:0]
 	for _, e := range events {
-		if e.Digest != "" && e.Provision == nil && e.State == "" && len(e.Data) > 0 && e.Attributes == (cloudmeter.Attributes{}) {
+		if e.Digest != "" && e.Provision == nil && e.State == "" && e.Traffic == nil && len(e.Data) > 0 && e.Attributes == (cloudmeter.Attributes{}) {
 			if err := ledger.DecodeData(&e); err != nil {
 				// Stored events were validated on the way in; one that no longer decodes is
 				// shown, never dropped silently.

@@ -21,7 +21,7 @@ var (
 	insertEvents = rowsStatement{head: `INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `,
 		tail: ` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, cols: 9}
 	selectEvents = rowsStatement{head: `SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `,
-		cols: 1, in: true}
+		tail: ` AND type <> '` + string(cloudmeter.EventTrafficMetered) + `'`, cols: 1, in: true}
 	lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
 		tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`, cols: 2}
 	deleteAnomalies = rowsStatement{head: `DELETE FROM anomalies WHERE product_id IN `, cols: 1, in: true}
@@ -92,15 +92,19 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	defer tx.Rollback()
 
 	products := map[int64]bool{}
+	rated := map[int64]bool{} // products with lifecycle events to rate; traffic samples rate none
 	for _, i := range candidates {
 		products[events[i].ProductID] = true
+		if events[i].Type != cloudmeter.EventTrafficMetered {
+			rated[events[i].ProductID] = true
+		}
 	}
 	if s.d.LockProducts() {
 		if err := s.lockProducts(ctx, tx, keys(products)); err != nil {
 			return res, err
 		}
 	}
-	existing, err := s.loadEvents(ctx, tx, keys(products))
+	existing, err := s.loadEvents(ctx, tx, keys(rated))
 	if err != nil {
 		return res, err
 	}
@@ -139,11 +143,16 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 
 	// Keys that were already stored: the same content is a duplicate, other content a conflict.
 	touched := map[int64][]cloudmeter.Event{}
+	var traffic []cloudmeter.Event // traffic samples go to the traffic tables (traffic.go), not to rating
 	for _, i := range candidates {
 		e := events[i]
 		k := eventKey{e.Source, e.ID}
 		if inserted[k] {
 			res.Accepted++
+			if e.Type == cloudmeter.EventTrafficMetered {
+				traffic = append(traffic, e)
+				continue
+			}
 			touched[e.ProductID] = append(touched[e.ProductID], e)
 			continue
 		}
@@ -180,6 +189,9 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	if err := s.writeRatings(ctx, tx, ratings, fresh); err != nil {
 		return res, err
 	}
+	if err := s.applyTraffic(ctx, tx, ratings, traffic); err != nil { // traffic.go
+		return res, err
+	}
 	if err := tx.Commit(); err != nil {
 		return res, s.err(err)
 	}
@@ -209,9 +221,10 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// loadEvents returns the stored events of the given products, with Data but without
-// the typed fields (the rate function decodes them). Within a transaction it uses the
-// store's prepared statements.
+// loadEvents returns the stored events of the given products but their traffic samples
+// (the traffic tables rate those, traffic.go), with Data but without the typed fields
+// (the rate function decodes them). Within a transaction it uses the store's prepared
+// statements.
 func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (map[int64][]cloudmeter.Event, error) {
 	out := map[int64][]cloudmeter.Event{}
 	rest := products

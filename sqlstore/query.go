@@ -242,8 +242,7 @@ func (s *Store) Anomalies(ctx context.Context, q cloudmeter.AnomalyQuery) ([]clo
 // ProductEvents returns every stored event of a product, with Data but without the
 // typed fields.
 func (s *Store) ProductEvents(ctx context.Context, productID int64) ([]cloudmeter.Event, error) {
-	m, err := s.loadEvents(ctx, s.db, []int64{productID})
-	return m[productID], err
+	return s.ledgerEvents(ctx, productID) // traffic.go: loadEvents leaves traffic samples out
 }
 
 // Rerate rates every stored product again, in batches, each in its own transaction.

@@ -27,7 +27,7 @@ import (
 //	  varint   start
 //	  varint   end
 //	  string   state
-//	  byte     which attributes are set (one bit each, bitServerTypeID first)
+//	  uvarint  which attributes are set (one bit each, bitServerTypeID first)
 //	  the set attributes in bit order: varint for numbers, string for strings
 //
 // A string is a uvarint length and its bytes.
@@ -44,6 +44,7 @@ const (
 	bitSubnetType
 	bitSubnetPrefixSize
 	bitMeasurementPeriod
+	bitStoredGBytes
 )
 
 // appendSpans encodes the spans of one product onto dst; shared holds the fields every
@@ -65,21 +66,22 @@ func appendSpans(dst []byte, shared *cloudmeter.Span, spans []cloudmeter.Span) [
 		dst = binary.AppendVarint(dst, sp.End)
 		dst = appendString(dst, string(sp.State))
 		a := &sp.Attributes
-		var bits byte
+		var bits uint64
 		for _, f := range [...]struct {
 			set bool
-			bit byte
+			bit uint64
 		}{
 			{a.ServerTypeID != nil, bitServerTypeID}, {a.ServerTypeName != nil, bitServerTypeName},
 			{a.DriveSizeMBytes != nil, bitDriveSizeMBytes}, {a.SharedDriveSizeMBytes != nil, bitSharedDriveSizeMBytes},
 			{a.StorageType != nil, bitStorageType}, {a.SubnetType != nil, bitSubnetType},
 			{a.SubnetPrefixSize != nil, bitSubnetPrefixSize}, {a.MeasurementPeriod != nil, bitMeasurementPeriod},
+			{a.StoredGBytes != nil, bitStoredGBytes},
 		} {
 			if f.set {
 				bits |= f.bit
 			}
 		}
-		dst = append(dst, bits)
+		dst = binary.AppendUvarint(dst, bits)
 		dst = appendOptInt(dst, a.ServerTypeID)
 		dst = appendOptString(dst, a.ServerTypeName)
 		dst = appendOptInt(dst, a.DriveSizeMBytes)
@@ -88,6 +90,7 @@ func appendSpans(dst []byte, shared *cloudmeter.Span, spans []cloudmeter.Span) [
 		dst = appendOptString(dst, a.SubnetType)
 		dst = appendOptInt(dst, a.SubnetPrefixSize)
 		dst = appendOptInt(dst, a.MeasurementPeriod)
+		dst = appendOptInt(dst, a.StoredGBytes)
 	}
 	return dst
 }
@@ -200,7 +203,7 @@ func (r *spanReader) string() string {
 	return s
 }
 
-func (r *spanReader) optInt(bits, bit byte) *int64 {
+func (r *spanReader) optInt(bits, bit uint64) *int64 {
 	if bits&bit == 0 {
 		return nil
 	}
@@ -212,7 +215,7 @@ func (r *spanReader) optInt(bits, bit byte) *int64 {
 	return &r.ints[len(r.ints)-1]
 }
 
-func (r *spanReader) optString(bits, bit byte) *string {
+func (r *spanReader) optString(bits, bit uint64) *string {
 	if bits&bit == 0 {
 		return nil
 	}
@@ -275,7 +278,10 @@ func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span,
 		sp.Start = r.varint()
 		sp.End = r.varint()
 		sp.State = cloudmeter.State(r.string())
-		bits := r.byte()
+		bits := r.uvarint()
+		if bits >= bitStoredGBytes<<1 {
+			r.err = errSpans // an attribute this version does not know
+		}
 		a := &sp.Attributes
 		a.ServerTypeID = r.optInt(bits, bitServerTypeID)
 		a.ServerTypeName = r.optString(bits, bitServerTypeName)
@@ -285,6 +291,7 @@ func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span,
 		a.SubnetType = r.optString(bits, bitSubnetType)
 		a.SubnetPrefixSize = r.optInt(bits, bitSubnetPrefixSize)
 		a.MeasurementPeriod = r.optInt(bits, bitMeasurementPeriod)
+		a.StoredGBytes = r.optInt(bits, bitStoredGBytes)
 		if r.err != nil {
 			return dst, r.err
 		}

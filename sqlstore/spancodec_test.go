@@ -48,7 +48,7 @@ func genSpans(t *rapid.T) (cloudmeter.Span, []cloudmeter.Span) {
 			ServerTypeID: optInt(t, "server_type_id"), ServerTypeName: optString(t, "server_type_name"),
 			DriveSizeMBytes: optInt(t, "drive"), SharedDriveSizeMBytes: optInt(t, "shared"),
 			StorageType: optString(t, "storage"), SubnetType: optString(t, "subnet_type"),
-			SubnetPrefixSize: optInt(t, "prefix"), MeasurementPeriod: optInt(t, "period"),
+			SubnetPrefixSize: optInt(t, "prefix"), MeasurementPeriod: optInt(t, "period"), StoredGBytes: optInt(t, "stored"),
 		}
 		spans[i] = sp
 	}

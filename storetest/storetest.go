@@ -51,7 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 		{"RerateRewritesEveryProduct", testRerateRewrites},
 		{"ConcurrentAppends", testConcurrentAppends},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, trafficTests...) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
 			t.Cleanup(func() { s.Close() })

@@ -1,0 +1,735 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/rating"
+)
+
+// Traffic storage (migration 00004). A batch's new samples are applied incrementally:
+// each sample is inserted with its contribution; a counter reading also looks up the
+// reading before it and the readings after it up to the next one outside the batch, whose
+// contributions it may change. Period and day totals are adjusted by the differences, so
+// a late or repeated sample never makes storage re-read a waypoint's history.
+
+const daySeconds = 86400
+
+// dayOf returns the first second of the UTC day holding t (t >= 0).
+func dayOf(t int64) int64 { return t - t%daySeconds }
+
+// waypointRow is a stored grouping of a waypoint's samples.
+type waypointRow struct {
+	rating.Waypoint
+	user int64
+}
+
+// trafficKey is a period or day total of one waypoint and direction.
+type trafficKey struct {
+	product int64
+	dir     cloudmeter.Direction
+	start   int64
+}
+
+// trafficDelta is a change to a period or day total.
+type trafficDelta struct{ bytes, samples int64 }
+
+// storedSample is a row of traffic_samples.
+type storedSample struct {
+	rating.Sample
+	bytes, period int64
+	isNew         bool
+	changed       bool
+}
+
+// applyTraffic keeps the traffic tables in step with a committed batch: it regroups the
+// samples of rated waypoints whose provision, deletion or measurement period changed, then
+// stores the batch's new samples.
+func (s *Store) applyTraffic(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating, samples []cloudmeter.Event) error {
+	if err := s.syncWaypoints(ctx, tx, ratings); err != nil {
+		return err
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	return s.appendSamples(ctx, tx, samples)
+}
+
+// syncWaypoints records the grouping of every rated waypoint and regroups the samples of
+// those whose grouping changed.
+func (s *Store) syncWaypoints(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating) error {
+	want := map[int64]waypointRow{}
+	for i := range ratings {
+		r := ratings[i].Resource
+		if w, ok := rating.WaypointOf(r); ok {
+			want[r.ProductID] = waypointRow{Waypoint: w, user: r.UserID}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	have, err := s.storedWaypoints(ctx, tx, keys(want))
+	if err != nil {
+		return err
+	}
+	for _, p := range keys(want) {
+		w := want[p]
+		old, known := have[p]
+		if known && old == w {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_waypoints (product_id, user_id, anchor, measurement_period, deleted_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (product_id) DO UPDATE SET user_id = excluded.user_id, anchor = excluded.anchor,
+			measurement_period = excluded.measurement_period, deleted_at = excluded.deleted_at`),
+			p, w.user, w.Anchor, w.Period, w.Deleted); err != nil {
+			return s.err(err)
+		}
+		if known && old.Waypoint != w.Waypoint {
+			if err := s.regroup(ctx, tx, p, w.Waypoint); err != nil {
+				return err
+			}
+		} else if !known {
+			// Samples may have arrived before the provision, grouped by the default.
+			if err := s.regroup(ctx, tx, p, w.Waypoint); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// regroup recomputes the periods of a waypoint's samples and rebuilds its period and day
+// totals: once per change of its provision, deletion or measurement period.
+func (s *Store) regroup(ctx context.Context, tx *sql.Tx, product int64, w rating.Waypoint) error {
+	// anchor + floor((t - anchor) / M) * M, with SQL's truncating division corrected for t < anchor.
+	if _, err := tx.ExecContext(ctx, s.rb(`UPDATE traffic_samples SET period_start = ? + ((occurred_at - ?) / ?) * ?
+		- CASE WHEN occurred_at < ? AND (occurred_at - ?) % ? <> 0 THEN ? ELSE 0 END WHERE product_id = ?`),
+		w.Anchor, w.Anchor, w.Period, w.Period, w.Anchor, w.Anchor, w.Period, w.Period, product); err != nil {
+		return s.err(err)
+	}
+	for _, table := range []string{"traffic_periods", "traffic_days"} {
+		if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+table+` WHERE product_id = ?`), product); err != nil {
+			return s.err(err)
+		}
+	}
+	last := int64(cloudmeter.OpenEnd)
+	if w.Deleted != 0 {
+		last = w.Deleted
+	}
+	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_periods (product_id, direction, period_start, bytes, samples)
+		SELECT product_id, direction, period_start, SUM(bytes), COUNT(*) FROM traffic_samples
+		WHERE product_id = ? AND period_start >= ? AND period_start <= ? GROUP BY product_id, direction, period_start`),
+		product, w.Anchor, last); err != nil {
+		return s.err(err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_days (product_id, direction, day_start, bytes, samples)
+		SELECT product_id, direction, period_start - period_start % 86400, SUM(bytes), SUM(samples) FROM traffic_periods
+		WHERE product_id = ? GROUP BY product_id, direction, period_start - period_start % 86400`), product); err != nil {
+		return s.err(err)
+	}
+	return nil
+}
+
+// storedWaypoints reads the groupings of the given waypoints that are stored.
+func (s *Store) storedWaypoints(ctx context.Context, q querier, products []int64) (map[int64]waypointRow, error) {
+	out := map[int64]waypointRow{}
+	for start := 0; start < len(products); start += chunk {
+		part := products[start:min(start+chunk, len(products))]
+		rows, err := q.QueryContext(ctx, s.rb(`SELECT product_id, user_id, anchor, measurement_period, deleted_at FROM traffic_waypoints WHERE product_id IN `+inList(len(part))), anyInts(part)...)
+		if err != nil {
+			return nil, s.err(err)
+		}
+		for rows.Next() {
+			var p int64
+			var w waypointRow
+			if err := rows.Scan(&p, &w.user, &w.Anchor, &w.Period, &w.Deleted); err != nil {
+				rows.Close()
+				return nil, s.err(err)
+			}
+			out[p] = w
+		}
+		if err := rows.Close(); err != nil {
+			return nil, s.err(err)
+		}
+	}
+	return out, nil
+}
+
+// groupings returns the grouping of each product, recording one for products met for the
+// first time: from the rated resource when there is one (a database rated before traffic
+// was stored), else the default period anchored at the epoch until the provision arrives.
+func (s *Store) groupings(ctx context.Context, tx *sql.Tx, products []int64) (map[int64]rating.Waypoint, error) {
+	have, err := s.storedWaypoints(ctx, tx, products)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]rating.Waypoint, len(products))
+	var missing []int64
+	for _, p := range products {
+		if w, ok := have[p]; ok {
+			out[p] = w.Waypoint
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	for _, p := range missing {
+		w := waypointRow{Waypoint: rating.Waypoint{Period: cloudmeter.DefaultMeasurementPeriod}}
+		var r cloudmeter.Resource
+		var typ, attrs string
+		err := tx.QueryRowContext(ctx, s.rb(`SELECT user_id, type, attributes, provisioned_at, deleted_at FROM resources WHERE product_id = ?`), p).
+			Scan(&r.UserID, &typ, &attrs, &r.ProvisionedAt, &r.DeletedAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, s.err(err)
+		default:
+			r.ProductID, r.Type = p, cloudmeter.ResourceType(typ)
+			if err := json.Unmarshal([]byte(attrs), &r.Attributes); err != nil {
+				return nil, cloudmeter.Internal(err)
+			}
+			if rw, ok := rating.WaypointOf(&r); ok {
+				w = waypointRow{Waypoint: rw, user: r.UserID}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_waypoints (product_id, user_id, anchor, measurement_period, deleted_at) VALUES (?, ?, ?, ?, ?)`),
+			p, w.user, w.Anchor, w.Period, w.Deleted); err != nil {
+			return nil, s.err(err)
+		}
+		out[p] = w.Waypoint
+	}
+	return out, nil
+}
+
+type sampleGroup struct {
+	product int64
+	dir     cloudmeter.Direction
+}
+
+// appendSamples stores new samples (accepted events of the batch) and adjusts the totals.
+func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmeter.Event) error {
+	groups := map[sampleGroup][]rating.Sample{}
+	products := map[int64]bool{}
+	for i := range events {
+		e := &events[i]
+		if e.Traffic == nil {
+			return cloudmeter.Internal(errors.New("traffic event " + e.Source + " " + e.ID + " has no decoded sample"))
+		}
+		g := sampleGroup{e.ProductID, e.Traffic.Direction}
+		groups[g] = append(groups[g], rating.Sample{Time: e.Time, Source: e.Source, ID: e.ID, Counter: e.Traffic.Counter, Value: e.Traffic.Value})
+		products[e.ProductID] = true
+	}
+	grouping, err := s.groupings(ctx, tx, keys(products))
+	if err != nil {
+		return err
+	}
+	var inserts, updates []storedSample
+	var inserted []sampleGroup
+	var updated []sampleGroup
+	deltas := map[trafficKey]trafficDelta{}
+	add := func(g sampleGroup, period, bytes, samples int64) {
+		w := grouping[g.product]
+		if !w.Billed(period) {
+			return
+		}
+		k := trafficKey{g.product, g.dir, period}
+		d := deltas[k]
+		d.bytes += bytes
+		d.samples += samples
+		deltas[k] = d
+	}
+	gs := make([]sampleGroup, 0, len(groups))
+	for g := range groups {
+		gs = append(gs, g)
+	}
+	slices.SortFunc(gs, func(a, b sampleGroup) int {
+		if a.product != b.product {
+			return cmpInt(a.product, b.product)
+		}
+		return strings.Compare(string(a.dir), string(b.dir))
+	})
+	latest, err := s.latestReadings(ctx, tx, gs, groups)
+	if err != nil {
+		return err
+	}
+	var newLatest []sampleGroup
+	for _, g := range gs {
+		w := grouping[g.product]
+		var counters []rating.Sample
+		for _, smp := range groups[g] {
+			if !smp.Counter {
+				p := rating.PeriodStart(smp.Time, w.Anchor, w.Period)
+				inserts, inserted = append(inserts, storedSample{Sample: smp, bytes: smp.Value, period: p, isNew: true}), append(inserted, g)
+				add(g, p, smp.Value, 1)
+				continue
+			}
+			counters = append(counters, smp)
+		}
+		if len(counters) == 0 {
+			continue
+		}
+		sortSamples(counters)
+		last, known := latest[g]
+		var merged []storedSample
+		switch {
+		case !known: // the first readings of the waypoint and direction
+			merged = newReadings(counters, w)
+		case rating.SampleLess(&last, &counters[0]): // all after the stored ones
+			merged = append([]storedSample{{Sample: last, period: noPeriod}}, newReadings(counters, w)...)
+		default: // late readings: look up their neighbours
+			if merged, err = s.counterNeighbours(ctx, tx, g, counters, w); err != nil {
+				return err
+			}
+		}
+		if top := counters[len(counters)-1]; !known || rating.SampleLess(&last, &top) {
+			latest[g] = top
+			newLatest = append(newLatest, g)
+		}
+		var prev int64
+		hasPrev := false
+		for i := range merged {
+			m := &merged[i]
+			if m.period == noPeriod { // the reading before the batch's first: only a predecessor
+				prev, hasPrev = m.Value, true
+				continue
+			}
+			c := rating.CounterTraffic(prev, hasPrev, m.Value)
+			prev, hasPrev = m.Value, true
+			switch {
+			case m.isNew:
+				m.bytes = c
+				inserts, inserted = append(inserts, *m), append(inserted, g)
+				add(g, m.period, c, 1)
+			case c != m.bytes:
+				add(g, m.period, c-m.bytes, 0)
+				m.bytes = c
+				updates, updated = append(updates, *m), append(updated, g)
+			}
+		}
+	}
+
+	for start := 0; start < len(inserts); start += chunk {
+		part := inserts[start:min(start+chunk, len(inserts))]
+		args := make([]any, 0, len(part)*9)
+		for i, smp := range part {
+			g := inserted[start+i]
+			args = append(args, g.product, string(g.dir), boolInt(smp.Counter), smp.Time, smp.Value, smp.Source, smp.ID, smp.bytes, smp.period)
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_samples (product_id, direction, counter, occurred_at, value, source, id, bytes, period_start) VALUES `+
+			placeholders(len(part), 9)), args...); err != nil {
+			return s.err(err)
+		}
+	}
+	for i, smp := range updates {
+		g := updated[i]
+		if _, err := tx.ExecContext(ctx, s.rb(`UPDATE traffic_samples SET bytes = ? WHERE product_id = ? AND direction = ? AND counter = 1 AND occurred_at = ? AND value = ? AND source = ? AND id = ?`),
+			smp.bytes, g.product, string(g.dir), smp.Time, smp.Value, smp.Source, smp.ID); err != nil {
+			return s.err(err)
+		}
+	}
+	for start := 0; start < len(newLatest); start += chunk {
+		part := newLatest[start:min(start+chunk, len(newLatest))]
+		args := make([]any, 0, len(part)*6)
+		for _, g := range part {
+			l := latest[g]
+			args = append(args, g.product, string(g.dir), l.Time, l.Value, l.Source, l.ID)
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_counters (product_id, direction, occurred_at, value, source, id) VALUES `+placeholders(len(part), 6)+
+			` ON CONFLICT (product_id, direction) DO UPDATE SET occurred_at = excluded.occurred_at, value = excluded.value, source = excluded.source, id = excluded.id`),
+			args...); err != nil {
+			return s.err(err)
+		}
+	}
+	days := map[trafficKey]trafficDelta{}
+	for k, d := range deltas {
+		dk := trafficKey{k.product, k.dir, dayOf(k.start)}
+		t := days[dk]
+		t.bytes += d.bytes
+		t.samples += d.samples
+		days[dk] = t
+	}
+	if err := s.upsertTotals(ctx, tx, "traffic_periods", "period_start", deltas); err != nil {
+		return err
+	}
+	return s.upsertTotals(ctx, tx, "traffic_days", "day_start", days)
+}
+
+// noPeriod marks the stored reading that only precedes the batch's readings.
+const noPeriod = -1 << 62
+
+func sortSamples(ss []rating.Sample) {
+	slices.SortFunc(ss, func(a, b rating.Sample) int {
+		switch {
+		case rating.SampleLess(&a, &b):
+			return -1
+		case rating.SampleLess(&b, &a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// newReadings wraps sorted new readings with their periods.
+func newReadings(news []rating.Sample, w rating.Waypoint) []storedSample {
+	out := make([]storedSample, len(news))
+	for i, n := range news {
+		out[i] = storedSample{Sample: n, period: rating.PeriodStart(n.Time, w.Anchor, w.Period), isNew: true}
+	}
+	return out
+}
+
+// latestReadings returns the latest stored counter reading of each group with counter
+// readings in the batch, when there is one.
+func (s *Store) latestReadings(ctx context.Context, tx *sql.Tx, gs []sampleGroup, groups map[sampleGroup][]rating.Sample) (map[sampleGroup]rating.Sample, error) {
+	var products []int64
+	for _, g := range gs {
+		for _, smp := range groups[g] {
+			if smp.Counter {
+				if len(products) == 0 || products[len(products)-1] != g.product {
+					products = append(products, g.product)
+				}
+				break
+			}
+		}
+	}
+	out := map[sampleGroup]rating.Sample{}
+	for start := 0; start < len(products); start += chunk {
+		part := products[start:min(start+chunk, len(products))]
+		rows, err := tx.QueryContext(ctx, s.rb(`SELECT product_id, direction, occurred_at, value, source, id FROM traffic_counters WHERE product_id IN `+inList(len(part))), anyInts(part)...)
+		if err != nil {
+			return nil, s.err(err)
+		}
+		for rows.Next() {
+			var g sampleGroup
+			var dir string
+			smp := rating.Sample{Counter: true}
+			if err := rows.Scan(&g.product, &dir, &smp.Time, &smp.Value, &smp.Source, &smp.ID); err != nil {
+				rows.Close()
+				return nil, s.err(err)
+			}
+			g.dir = cloudmeter.Direction(dir)
+			out[g] = smp
+		}
+		if err := rows.Close(); err != nil {
+			return nil, s.err(err)
+		}
+	}
+	return out, nil
+}
+
+// counterNeighbours returns, in ledger order, the batch's new readings (sorted) of one
+// waypoint and direction merged with the stored readings they may affect: the reading before the first
+// new one (marked noPeriod), the stored readings between the first and the last new one,
+// and the stored reading after the last.
+func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup, news []rating.Sample, w rating.Waypoint) ([]storedSample, error) {
+	first, last := news[0], news[len(news)-1]
+	var out []storedSample
+
+	var before storedSample
+	err := tx.QueryRowContext(ctx, s.rb(`SELECT value FROM traffic_samples WHERE product_id = ? AND direction = ? AND counter = 1
+		AND (occurred_at, value, source, id) < (?, ?, ?, ?) ORDER BY occurred_at DESC, value DESC, source DESC, id DESC LIMIT 1`),
+		g.product, string(g.dir), first.Time, first.Value, first.Source, first.ID).Scan(&before.Value)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, s.err(err)
+	default:
+		before.Counter, before.period = true, noPeriod
+		out = append(out, before)
+	}
+
+	rows, err := tx.QueryContext(ctx, s.rb(`SELECT occurred_at, value, source, id, bytes, period_start FROM traffic_samples WHERE product_id = ? AND direction = ? AND counter = 1
+		AND (occurred_at, value, source, id) > (?, ?, ?, ?) ORDER BY occurred_at, value, source, id`),
+		g.product, string(g.dir), first.Time, first.Value, first.Source, first.ID)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	var stored []storedSample
+	for rows.Next() {
+		st := storedSample{Sample: rating.Sample{Counter: true}}
+		if err := rows.Scan(&st.Time, &st.Value, &st.Source, &st.ID, &st.bytes, &st.period); err != nil {
+			rows.Close()
+			return nil, s.err(err)
+		}
+		stored = append(stored, st)
+		if rating.SampleLess(&last, &st.Sample) {
+			break // the first reading after the batch's last: the last one affected
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.err(err)
+	}
+
+	i, j := 0, 0
+	for i < len(news) || j < len(stored) {
+		if j == len(stored) || (i < len(news) && rating.SampleLess(&news[i], &stored[j].Sample)) {
+			out = append(out, storedSample{Sample: news[i], period: rating.PeriodStart(news[i].Time, w.Anchor, w.Period), isNew: true})
+			i++
+			continue
+		}
+		out = append(out, stored[j])
+		j++
+	}
+	return out, nil
+}
+
+// upsertTotals adds deltas to a totals table (traffic_periods or traffic_days).
+func (s *Store) upsertTotals(ctx context.Context, tx *sql.Tx, table, startColumn string, deltas map[trafficKey]trafficDelta) error {
+	ks := make([]trafficKey, 0, len(deltas))
+	for k := range deltas {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b trafficKey) int {
+		if a.product != b.product {
+			return cmpInt(a.product, b.product)
+		}
+		if a.dir != b.dir {
+			return strings.Compare(string(a.dir), string(b.dir))
+		}
+		return cmpInt(a.start, b.start)
+	})
+	for start := 0; start < len(ks); start += chunk {
+		part := ks[start:min(start+chunk, len(ks))]
+		args := make([]any, 0, len(part)*5)
+		for _, k := range part {
+			d := deltas[k]
+			args = append(args, k.product, string(k.dir), k.start, d.bytes, d.samples)
+		}
+		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO `+table+` (product_id, direction, `+startColumn+`, bytes, samples) VALUES `+placeholders(len(part), 5)+
+			` ON CONFLICT (product_id, direction, `+startColumn+`) DO UPDATE SET bytes = `+table+`.bytes + excluded.bytes, samples = `+table+`.samples + excluded.samples`), args...); err != nil {
+			return s.err(err)
+		}
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func anyInts(xs []int64) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// TrafficPeriods returns the billed traffic of a waypoint per direction and period,
+// ordered by direction and period start.
+func (s *Store) TrafficPeriods(ctx context.Context, productID int64) ([]cloudmeter.TrafficPeriod, error) {
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT direction, period_start, bytes, samples FROM traffic_periods WHERE product_id = ? ORDER BY direction, period_start`), productID)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	var out []cloudmeter.TrafficPeriod
+	for rows.Next() {
+		tp := cloudmeter.TrafficPeriod{ProductID: productID}
+		var dir string
+		if err := rows.Scan(&dir, &tp.Start, &tp.Bytes, &tp.Samples); err != nil {
+			return nil, s.err(err)
+		}
+		tp.Direction = cloudmeter.Direction(dir)
+		out = append(out, tp)
+	}
+	return out, s.err(rows.Err())
+}
+
+// TrafficSums sums the billed traffic of a user's waypoints per direction over the
+// periods that start within [q.From, q.To], split at q.Cuts. Whole UTC days inside one
+// piece are read from the day totals; the days a window edge or a cut falls inside are
+// read period by period.
+func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]cloudmeter.TrafficSum, error) {
+	if q.To < q.From {
+		return nil, nil
+	}
+	cuts := make([]int64, 0, len(q.Cuts))
+	for _, c := range q.Cuts {
+		if c > q.From && c <= q.To && (len(cuts) == 0 || c > cuts[len(cuts)-1]) {
+			cuts = append(cuts, c)
+		}
+	}
+	// piece is the CASE expression numbering the piece of a start column.
+	piece := func(col string) (string, []any) {
+		if len(cuts) == 0 {
+			return "0", nil
+		}
+		var b strings.Builder
+		args := make([]any, 0, len(cuts))
+		b.WriteString("CASE")
+		for i, c := range cuts {
+			b.WriteString(" WHEN " + col + " < ? THEN " + strconv.Itoa(i))
+			args = append(args, c)
+		}
+		b.WriteString(" ELSE " + strconv.Itoa(len(cuts)) + " END")
+		return b.String(), args
+	}
+	// Days cut by an edge or a cut are read period by period.
+	cutDays := map[int64]bool{}
+	for _, b := range append([]int64{q.From, q.To + 1}, cuts...) {
+		if b%daySeconds != 0 {
+			cutDays[dayOf(b)] = true
+		}
+	}
+	firstWhole := dayOf(q.From)
+	if q.From%daySeconds != 0 {
+		firstWhole += daySeconds
+	}
+	lastWhole := dayOf(q.To+1) - daySeconds // the last day that ends by q.To
+
+	sums := map[trafficKey]int64{} // start holds the piece
+	run := func(query string, args []any) error {
+		rows, err := s.db.QueryContext(ctx, s.rb(query), args...)
+		if err != nil {
+			return s.err(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k trafficKey
+			var dir string
+			var bytes int64
+			if err := rows.Scan(&k.product, &dir, &k.start, &bytes); err != nil {
+				return s.err(err)
+			}
+			k.dir = cloudmeter.Direction(dir)
+			sums[k] += bytes
+		}
+		return s.err(rows.Err())
+	}
+
+	if firstWhole <= lastWhole {
+		expr, pargs := piece("t.day_start")
+		query := `SELECT t.product_id, t.direction, ` + expr + `, SUM(t.bytes) FROM traffic_waypoints w JOIN traffic_days t ON t.product_id = w.product_id
+			WHERE w.user_id = ? AND t.day_start >= ? AND t.day_start <= ?`
+		args := append(pargs, q.UserID, firstWhole, lastWhole)
+		var skip []int64
+		for d := range cutDays {
+			if d >= firstWhole && d <= lastWhole {
+				skip = append(skip, d)
+			}
+		}
+		if len(skip) > 0 {
+			query += ` AND t.day_start NOT IN ` + inList(len(skip))
+			args = append(args, anyInts(skip)...)
+		}
+		query += ` GROUP BY 1, 2, 3` // by position: the piece expression holds placeholders
+		if err := run(query, args); err != nil {
+			return nil, err
+		}
+	}
+	// Periods of the cut days, within the window.
+	days := make([]int64, 0, len(cutDays))
+	for d := range cutDays {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for start := 0; start < len(days); start += chunk {
+		part := days[start:min(start+chunk, len(days))]
+		expr, pargs := piece("t.period_start")
+		var cond strings.Builder
+		args := append([]any(nil), pargs...)
+		args = append(args, q.UserID, q.From, q.To)
+		for i, d := range part {
+			if i > 0 {
+				cond.WriteString(" OR ")
+			}
+			cond.WriteString("(t.period_start >= ? AND t.period_start < ?)")
+			args = append(args, d, d+daySeconds)
+		}
+		if err := run(`SELECT t.product_id, t.direction, `+expr+`, SUM(t.bytes) FROM traffic_waypoints w JOIN traffic_periods t ON t.product_id = w.product_id
+			WHERE w.user_id = ? AND t.period_start >= ? AND t.period_start <= ? AND (`+cond.String()+`)
+			GROUP BY 1, 2, 3`, args); err != nil {
+			return nil, err
+		}
+	}
+
+	out := make([]cloudmeter.TrafficSum, 0, len(sums))
+	for k, b := range sums {
+		out = append(out, cloudmeter.TrafficSum{ProductID: k.product, Direction: k.dir, Piece: int(k.start), Bytes: b})
+	}
+	slices.SortFunc(out, func(a, b cloudmeter.TrafficSum) int {
+		if a.ProductID != b.ProductID {
+			return cmpInt(a.ProductID, b.ProductID)
+		}
+		if a.Direction != b.Direction {
+			return strings.Compare(string(a.Direction), string(b.Direction))
+		}
+		return a.Piece - b.Piece
+	})
+	return out, nil
+}
+
+// TrafficSeries sums one waypoint's samples by bucket of their own time.
+func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQuery) ([]cloudmeter.TrafficPoint, error) {
+	if q.Bucket <= 0 || q.To < q.From {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT occurred_at - occurred_at % ?, direction, SUM(bytes), COUNT(*) FROM traffic_samples
+		WHERE product_id = ? AND occurred_at >= ? AND occurred_at <= ? GROUP BY 1, 2`),
+		q.Bucket, q.ProductID, q.From, q.To)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	byStart := map[int64]*cloudmeter.TrafficPoint{}
+	for rows.Next() {
+		var start, bytes, n int64
+		var dir string
+		if err := rows.Scan(&start, &dir, &bytes, &n); err != nil {
+			return nil, s.err(err)
+		}
+		p := byStart[start]
+		if p == nil {
+			p = &cloudmeter.TrafficPoint{Start: start}
+			byStart[start] = p
+		}
+		if cloudmeter.Direction(dir) == cloudmeter.DirectionUpload {
+			p.Upload += bytes
+		} else {
+			p.Download += bytes
+		}
+		p.Samples += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.err(err)
+	}
+	out := make([]cloudmeter.TrafficPoint, 0, len(byStart))
+	for _, p := range byStart {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b cloudmeter.TrafficPoint) int { return cmpInt(a.Start, b.Start) })
+	return out, nil
+}
+
+// ledgerEvents returns every stored event of a product, traffic samples included, with
+// Data but without the typed fields.
+func (s *Store) ledgerEvents(ctx context.Context, productID int64) ([]cloudmeter.Event, error) {
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id = ?`), productID)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	var out []cloudmeter.Event
+	for rows.Next() {
+		var e cloudmeter.Event
+		var typ, data string
+		if err := rows.Scan(&e.Source, &e.ID, &e.ProductID, &typ, &e.Time, &e.Subject, &e.Digest, &data); err != nil {
+			return nil, s.err(err)
+		}
+		e.Type, e.Data = cloudmeter.EventType(typ), []byte(data)
+		out = append(out, e)
+	}
+	return out, s.err(rows.Err())
+}
