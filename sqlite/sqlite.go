@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -84,6 +85,9 @@ func (Dialect) OneWriter() bool { return true }
 // Retryable implements sqlstore.Dialect.
 func (Dialect) Retryable(err error) bool { return false }
 
+// errTooLarge is the message for a sum that does not fit the 64-bit columns.
+const errTooLarge = "a total does not fit in 64 bits (traffic bytes of one waypoint and direction); nothing was changed"
+
 // Translate implements sqlstore.Dialect, by SQLite result code.
 func (Dialect) Translate(err error) error {
 	var se *sqlite.Error
@@ -91,6 +95,10 @@ func (Dialect) Translate(err error) error {
 		return nil
 	}
 	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_ERROR:
+		if strings.Contains(se.Error(), "integer overflow") {
+			return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: errTooLarge, Err: err}
+		}
 	case sqlite3.SQLITE_CONSTRAINT:
 		return &cloudmeter.Error{Kind: cloudmeter.KindConflict, Message: "the record already exists", Err: err}
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:

@@ -232,6 +232,7 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	var inserted []sampleGroup
 	var updated []sampleGroup
 	deltas := map[trafficKey]trafficDelta{}
+	overflow := false
 	add := func(g sampleGroup, period, bytes, samples int64) {
 		w := grouping[g.product]
 		if !w.Billed(period) {
@@ -239,7 +240,10 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		}
 		k := trafficKey{g.product, g.dir, period}
 		d := deltas[k]
-		d.bytes += bytes
+		var ok bool
+		if d.bytes, ok = addBytes(d.bytes, bytes); !ok {
+			overflow = true
+		}
 		d.samples += samples
 		deltas[k] = d
 	}
@@ -349,9 +353,15 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	for k, d := range deltas {
 		dk := trafficKey{k.product, k.dir, dayOf(k.start)}
 		t := days[dk]
-		t.bytes += d.bytes
+		var ok bool
+		if t.bytes, ok = addBytes(t.bytes, d.bytes); !ok {
+			overflow = true
+		}
 		t.samples += d.samples
 		days[dk] = t
+	}
+	if overflow {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
 	}
 	if err := s.upsertTotals(ctx, tx, "traffic_periods", "period_start", deltas); err != nil {
 		return err
@@ -604,7 +614,10 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 				return s.err(err)
 			}
 			k.dir = cloudmeter.Direction(dir)
-			sums[k] += bytes
+			var ok bool
+			if sums[k], ok = addBytes(sums[k], bytes); !ok {
+				return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
+			}
 		}
 		return s.err(rows.Err())
 	}
@@ -695,10 +708,13 @@ func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQue
 			p = &cloudmeter.TrafficPoint{Start: start}
 			byStart[start] = p
 		}
+		total := &p.Download
 		if cloudmeter.Direction(dir) == cloudmeter.DirectionUpload {
-			p.Upload += bytes
-		} else {
-			p.Download += bytes
+			total = &p.Upload
+		}
+		var ok bool
+		if *total, ok = addBytes(*total, bytes); !ok {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
 		}
 		p.Samples += n
 	}
@@ -732,4 +748,17 @@ func (s *Store) ledgerEvents(ctx context.Context, productID int64) ([]cloudmeter
 		out = append(out, e)
 	}
 	return out, s.err(rows.Err())
+}
+
+// errTrafficTooLarge says that a traffic total does not fit the 64-bit byte counts.
+const errTrafficTooLarge = "a traffic total (bytes of one waypoint and direction) does not fit in 64 bits"
+
+// addBytes adds two byte counts (either may be negative: a late reading can lower the
+// contribution of the next one) and reports whether the sum fits in 64 bits.
+func addBytes(a, b int64) (int64, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/rating"
+	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // trafficTests are the traffic cases of the suite, run by Run.
@@ -22,6 +23,28 @@ var trafficTests = []struct {
 	{"TrafficLateReadingTouchesOnlyItsWaypoint", testTrafficLate},
 	{"TrafficSumsWindowAndCuts", testTrafficSums},
 	{"TrafficSeries", testTrafficSeries},
+	{"TrafficOverflowIsRefused", testTrafficOverflow},
+}
+
+// testTrafficOverflow: samples whose sum does not fit in 64 bits are refused as invalid
+// input (never an internal error), and nothing of their batch is stored.
+func testTrafficOverflow(t *testing.T, s cloudmeter.Store) {
+	ctx := ctxOf(t)
+	mustAppend(t, s, decode(t, waypoint("ov-p", 0, 901, 1, 3600)))
+	big := int64(1) << 62
+	batch := decode(t, sample("ov-1", 10, 901, "upload", false, big), sample("ov-2", 20, 901, "upload", false, big),
+		sample("ov-3", 30, 901, "upload", false, big))
+	_, err := s.AppendEvents(ctx, batch, service.Rate)
+	if cloudmeter.KindOf(err) != cloudmeter.KindInvalid {
+		t.Fatalf("three samples of 2^62 bytes in one period: %v (kind %q); want an invalid-input error", err, cloudmeter.KindOf(err))
+	}
+	if got := trafficPeriods(t, s, 901); len(got) != 0 {
+		t.Errorf("periods after the refused batch: %+v; want none", got)
+	}
+	evs, err := s.ProductEvents(ctx, 901)
+	if err != nil || len(evs) != 1 {
+		t.Errorf("product 901 holds %d events (%v) after the refused batch; want only its provision", len(evs), err)
+	}
 }
 
 // sample is a traffic event of waypoint p: a delta (bytes) or a counter reading.
