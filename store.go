@@ -114,6 +114,10 @@ type Store interface {
 	// TrafficSeries sums one waypoint's samples by bucket of their own time, ordered by
 	// bucket; buckets without samples are left out.
 	TrafficSeries(ctx context.Context, q TrafficSeriesQuery) ([]TrafficPoint, error)
+	// UnbilledTraffic lists, by product, the traffic samples of products that are not
+	// provisioned waypoints, of one user (userID > 0: only products provisioned for that
+	// user) or of all.
+	UnbilledTraffic(ctx context.Context, userID int64) ([]UnbilledTraffic, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

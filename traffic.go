@@ -70,3 +70,15 @@ type TrafficPoint struct {
 	Upload   int64
 	Samples  int64
 }
+
+// UnbilledTraffic is traffic stored for a product that is not a provisioned waypoint: a
+// product never provisioned (yet), or a resource of a type that meters no traffic. It is
+// kept, and shown as an anomaly, never billed and never dropped.
+type UnbilledTraffic struct {
+	ProductID int64
+	UserID    int64        // the resource's user; 0 when the product was never provisioned
+	Type      ResourceType // "" when the product was never provisioned
+	Samples   int64
+	// First and Last are the times of the earliest and latest sample.
+	First, Last int64
+}

@@ -353,3 +353,41 @@ func testDataLakeStorage(t *testing.T, eng Engine) {
 		checkArithmetic(t, fmt.Sprint("data_lake record ", i), r)
 	}
 }
+
+// TestUnbilledTrafficAnomalies: samples sent for a product that was never provisioned
+// are stored and listed at GET /api/v1/anomalies as not_provisioned, never dropped
+// silently; once the product is provisioned as a network they are billed and the
+// anomaly is gone.
+func TestUnbilledTrafficAnomalies(t *testing.T) { OnEachEngine(t, testUnbilledTrafficAnomalies) }
+
+func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
+	srv := StartServer(t, eng)
+	ev := func(id, typ, at, data string) string {
+		return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"e2e/unbilled","type":%q,"time":%q,"data":%s}`, id, typ, at, data)
+	}
+	res := srv.PostEvents(t, []byte("["+ev("s1", "cloudmeter.traffic.metered", "2025-03-01T10:00:00Z", `{"product_id":7701,"direction":"upload","bytes":1073741824}`)+","+
+		ev("s2", "cloudmeter.traffic.metered", "2025-03-01T11:00:00Z", `{"product_id":7701,"direction":"upload","bytes":1073741824}`)+"]"))
+	if res.Accepted != 2 {
+		t.Fatalf("samples: %+v", res)
+	}
+	anomalies := func() []map[string]any {
+		r := srv.Do(t, "GET", "/api/v1/anomalies?product_id=7701", srv.AdminKey, "", nil)
+		MustStatus(t, r, 200, "GET /api/v1/anomalies?product_id=7701")
+		var body struct {
+			Anomalies []map[string]any `json:"anomalies"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("anomalies: %v: %s", err, r.Body)
+		}
+		return body.Anomalies
+	}
+	got := anomalies()
+	if len(got) != 1 || got[0]["kind"] != "not_provisioned" || !bytes.Contains([]byte(fmt.Sprint(got[0]["message"])), []byte("2 traffic samples")) {
+		t.Fatalf("anomalies of product 7701 with two unbilled samples: %v", got)
+	}
+	srv.PostEvents(t, []byte("["+ev("p", "cloudmeter.resource.provisioned", "2025-03-01T09:00:00Z",
+		`{"product_id":7701,"resource_type":"network","user_id":1,"infrastructure_id":77,"datacenter":"uk-reading","label":"wan-7701"}`)+"]"))
+	if got := anomalies(); len(got) != 0 {
+		t.Errorf("anomalies after the provision: %v; want none", got)
+	}
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -181,7 +182,31 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	unbilled, err := s.store.UnbilledTraffic(ctx, q.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range unbilled {
+		if len(out) >= q.Limit || (q.ProductID > 0 && u.ProductID != q.ProductID) {
+			continue
+		}
+		out = append(out, unbilledAnomaly(u))
+	}
+	return out, nil
+}
+
+// unbilledAnomaly describes traffic that no waypoint bills.
+func unbilledAnomaly(u cloudmeter.UnbilledTraffic) cloudmeter.Anomaly {
+	what := fmt.Sprintf("%d traffic samples from %s to %s", u.Samples, cloudmeter.FormatTime(u.First), cloudmeter.FormatTime(u.Last))
+	if u.Type == "" {
+		return cloudmeter.Anomaly{ProductID: u.ProductID, Kind: cloudmeter.AnomalyNotProvisioned, Time: u.First,
+			Message: what + " for a product that was never provisioned: not billed (they are billed once a network or data_lake provision arrives)"}
+	}
+	return cloudmeter.Anomaly{ProductID: u.ProductID, UserID: u.UserID, Kind: cloudmeter.AnomalyNotApplicable, Time: u.First,
+		Message: what + " for a " + string(u.Type) + ", which meters no traffic (only network and data_lake do): not billed"}
 }
 
 func endText(end int64) string {

@@ -762,3 +762,34 @@ func addBytes(a, b int64) (int64, bool) {
 	}
 	return s, true
 }
+
+// UnbilledTraffic lists the samples of products whose grouping has no user: products not
+// provisioned (yet) and resources that are not waypoints.
+func (s *Store) UnbilledTraffic(ctx context.Context, userID int64) ([]cloudmeter.UnbilledTraffic, error) {
+	q := `SELECT w.product_id, COALESCE(r.user_id, 0), COALESCE(r.type, ''), COUNT(*), MIN(t.occurred_at), MAX(t.occurred_at)
+		FROM traffic_waypoints w JOIN traffic_samples t ON t.product_id = w.product_id
+		LEFT JOIN resources r ON r.product_id = w.product_id
+		WHERE w.user_id = 0`
+	var args []any
+	if userID > 0 {
+		q += ` AND r.user_id = ?`
+		args = append(args, userID)
+	}
+	q += ` GROUP BY w.product_id, r.user_id, r.type ORDER BY w.product_id`
+	rows, err := s.db.QueryContext(ctx, s.rb(q), args...)
+	if err != nil {
+		return nil, s.err(err)
+	}
+	defer rows.Close()
+	var out []cloudmeter.UnbilledTraffic
+	for rows.Next() {
+		var u cloudmeter.UnbilledTraffic
+		var typ string
+		if err := rows.Scan(&u.ProductID, &u.UserID, &typ, &u.Samples, &u.First, &u.Last); err != nil {
+			return nil, s.err(err)
+		}
+		u.Type = cloudmeter.ResourceType(typ)
+		out = append(out, u)
+	}
+	return out, s.err(rows.Err())
+}

@@ -24,6 +24,41 @@ var trafficTests = []struct {
 	{"TrafficSumsWindowAndCuts", testTrafficSums},
 	{"TrafficSeries", testTrafficSeries},
 	{"TrafficOverflowIsRefused", testTrafficOverflow},
+	{"UnbilledTraffic", testUnbilledTraffic},
+}
+
+// testUnbilledTraffic: samples of a product never provisioned and of an instance are kept
+// and listed as unbilled, those of a waypoint are not; a late provision of the first as a
+// network makes its samples billed, and they leave the list.
+func testUnbilledTraffic(t *testing.T, s cloudmeter.Store) {
+	ctx := ctxOf(t)
+	mustAppend(t, s, decode(t,
+		waypoint("ub-w", 0, 911, 4, 3600),
+		prov("ub-i", 0, 912, 4, 40, "instance", "dc-a", `{"server_type_id": 1}`),
+		sample("ub-1", 100, 911, "upload", false, 10),
+		sample("ub-2", 100, 912, "upload", false, 20), sample("ub-3", 200, 912, "download", true, 30),
+		sample("ub-4", 300, 913, "upload", false, 40)))
+	got, err := s.UnbilledTraffic(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cloudmeter.UnbilledTraffic{
+		{ProductID: 912, UserID: 4, Type: cloudmeter.ResourceInstance, Samples: 2, First: t0 + 100, Last: t0 + 200},
+		{ProductID: 913, Samples: 1, First: t0 + 300, Last: t0 + 300},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UnbilledTraffic (-want +got):\n%s", diff)
+	}
+	if got, err := s.UnbilledTraffic(ctx, 4); err != nil || len(got) != 1 || got[0].ProductID != 912 {
+		t.Errorf("UnbilledTraffic(user 4) = %+v, %v; want product 912 only", got, err)
+	}
+	mustAppend(t, s, decode(t, waypoint("ub-late", 0, 913, 4, 3600)))
+	if got, err := s.UnbilledTraffic(ctx, 0); err != nil || len(got) != 1 || got[0].ProductID != 912 {
+		t.Errorf("after the late provision of 913: %+v, %v; want product 912 only", got, err)
+	}
+	if p := trafficPeriods(t, s, 913); len(p) != 1 || p[0].Bytes != 40 {
+		t.Errorf("periods of 913 after its late provision: %+v; want its 40 bytes billed", p)
+	}
 }
 
 // testTrafficOverflow: samples whose sum does not fit in 64 bits are refused as invalid
