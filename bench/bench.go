@@ -35,6 +35,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/postgres"
+	"github.com/cloudmeter/cloudmeter/report"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
@@ -474,6 +475,11 @@ func (r ReportResult) Median() time.Duration { return Median(r.Runs) }
 // opened on the data directory (the price book is parsed before the first run).
 // encode adds metalsoft.DetailedJSON, the wire encoding, to each run.
 func (d *ReportData) Build(ctx context.Context, runs int, encode bool) (ReportResult, error) {
+	return d.build(ctx, runs, encode, func(u *report.Utilization) int { return len(u.Records) })
+}
+
+// build is Build with the records of a report counted by records.
+func (d *ReportData) build(ctx context.Context, runs int, encode bool, records func(*report.Utilization) int) (ReportResult, error) {
 	st, err := engine.Open(ctx, d.DataDir, d.DatabaseURL)
 	if err != nil {
 		return ReportResult{}, err
@@ -494,7 +500,7 @@ func (d *ReportData) Build(ctx context.Context, runs int, encode bool) (ReportRe
 			res.Bytes = len(metalsoft.DetailedJSON(u))
 		}
 		elapsed, cpu := time.Since(start), CPUTime()-cpu0
-		res.Records = len(u.Records)
+		res.Records = records(u)
 		if i >= 0 {
 			res.Runs = append(res.Runs, elapsed)
 			cpus = append(cpus, cpu)

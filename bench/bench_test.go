@@ -147,9 +147,13 @@ func TestMedian(t *testing.T) {
 
 // BenchmarkIngestHTTP posts b.N batches of 1,000 events of one user's cloud to a real
 // server (POST /api/v1/events) over a fresh database; ns/op is per batch.
-func BenchmarkIngestHTTP(b *testing.B) {
+func BenchmarkIngestHTTP(b *testing.B) { benchmarkIngest(b, "") }
+
+// benchmarkIngest is BenchmarkIngestHTTP on SQLite, or on the PostgreSQL database at
+// dbURL when it is set.
+func benchmarkIngest(b *testing.B, dbURL string) {
 	ctx := context.Background()
-	srv, err := bench.StartServer(ctx, b.TempDir(), 0)
+	srv, err := bench.StartServerOn(ctx, b.TempDir(), dbURL, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

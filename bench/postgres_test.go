@@ -11,7 +11,6 @@ import (
 
 	"github.com/cloudmeter/cloudmeter/bench"
 	"github.com/cloudmeter/cloudmeter/cli"
-	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/pgtest"
 )
 
@@ -50,22 +49,7 @@ func TestBenchCommandPostgres(t *testing.T) {
 
 // BenchmarkIngestHTTPPostgres is BenchmarkIngestHTTP on a fresh PostgreSQL database of
 // the test server (started from the system's binaries, fsync off: compare with care).
-func BenchmarkIngestHTTPPostgres(b *testing.B) {
-	ctx := context.Background()
-	srv, err := bench.StartServerOn(ctx, b.TempDir(), pgtest.URL(b), 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	batches := demo.Batches(bench.Events(1, b.N*demo.BatchSize), demo.BatchSize)
-	b.ResetTimer()
-	elapsed, err := srv.Ingest(ctx, batches, *flagClients, nil)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N*demo.BatchSize)/elapsed.Seconds(), "events/s")
-}
+func BenchmarkIngestHTTPPostgres(b *testing.B) { benchmarkIngest(b, pgtest.URL(b)) }
 
 // BenchmarkReportRPCPostgres is BenchmarkReportRPC on PostgreSQL; the data is prepared
 // (not timed) in a fresh database for each run of the benchmark function.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/ledger"
-	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/report"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 )
@@ -156,32 +155,5 @@ func PrepareTraffic(ctx context.Context, dataDir string, n, days int, progress f
 // report of every waypoint), runs times; encode adds metalsoft.DetailedJSON. Records
 // counts the network report's metered_waypoints records.
 func (d *ReportData) BuildTraffic(ctx context.Context, runs int, encode bool) (ReportResult, error) {
-	st, err := sqlite.Open(ctx, d.DataDir)
-	if err != nil {
-		return ReportResult{}, err
-	}
-	defer st.Close()
-	svc := service.New(st, service.Options{})
-	req := service.ReportRequest{UserID: 1, Start: d.From, End: d.To}
-	var res ReportResult
-	var cpus []time.Duration
-	for i := -1; i < runs; i++ { // run -1 warms the price book cache and the page cache
-		runtime.GC()
-		start, cpu0 := time.Now(), CPUTime()
-		u, err := svc.Utilization(ctx, service.SystemKey, req)
-		if err != nil {
-			return res, err
-		}
-		if encode {
-			res.Bytes = len(metalsoft.DetailedJSON(u))
-		}
-		elapsed, cpu := time.Since(start), CPUTime()-cpu0
-		res.Records = len(u.Traffic)
-		if i >= 0 {
-			res.Runs = append(res.Runs, elapsed)
-			cpus = append(cpus, cpu)
-		}
-	}
-	res.CPU = Median(cpus)
-	return res, nil
+	return d.build(ctx, runs, encode, func(u *report.Utilization) int { return len(u.Traffic) })
 }

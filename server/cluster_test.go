@@ -12,12 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/server"
-	"github.com/cloudmeter/cloudmeter/service"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -149,19 +146,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	}
 	ctx := context.Background()
 	dbURL := pgtest.URL(t)
-	st, err := engine.Open(ctx, "", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc := service.New(st, service.Options{})
-	key, _, err := svc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "cluster test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.PutPrices(ctx, service.SystemKey, demo.SeedPrices); err != nil {
-		t.Fatal(err)
-	}
+	key := seedStore(t, "", dbURL, "cluster test")
 
 	const events = 100000
 	batches := clusterEvents(events)
@@ -234,6 +219,11 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	if accepted != events || duplicates != events {
 		t.Errorf("accepted %d and duplicates %d; want %d each (every event stored exactly once)", accepted, duplicates, events)
 	}
+	st, err := engine.Open(ctx, "", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	var stored int
 	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM events`).Scan(&stored); err != nil || stored != events {
 		t.Errorf("events stored = %d (%v); want %d", stored, err, events)
@@ -241,19 +231,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 
 	// The same events ingested into SQLite once, in order, rate to the same reports.
 	liteDir := t.TempDir()
-	ls, err := engine.Open(ctx, liteDir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lsvc := service.New(ls, service.Options{})
-	liteKey, _, err := lsvc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lsvc.PutPrices(ctx, service.SystemKey, demo.SeedPrices); err != nil {
-		t.Fatal(err)
-	}
-	ls.Close()
+	liteKey := seedStore(t, liteDir, "", "")
 	lite := start(t, liteDir, "")
 	for _, b := range batches {
 		if _, err := post(t, client, lite.addr, liteKey, b); err != nil {

@@ -26,10 +26,8 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/cli"
 	"github.com/cloudmeter/cloudmeter/demo"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/server"
-	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // hangAfter bounds every request of these tests: an answer later than this is a hang.
@@ -288,19 +286,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 		}
 	}()
 
-	st, err := engine.Open(ctx, "", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, service.Options{})
-	key, _, err := svc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "outage test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.PutPrices(ctx, service.SystemKey, demo.SeedPrices); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	key := seedStore(t, "", dbURL, "outage test")
 
 	logs := &syncBuffer{}
 	runCtx, stopServer := context.WithCancel(ctx)

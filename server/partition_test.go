@@ -12,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/demo"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/server"
-	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // blackhole is a TCP proxy to a database that can stop passing bytes in either
@@ -119,19 +115,7 @@ func TestDatabaseStopsAnswering(t *testing.T) {
 	proxied := u.String()
 
 	ctx := context.Background()
-	st, err := engine.Open(ctx, "", direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := service.New(st, service.Options{})
-	key, _, err := svc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "partition test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.PutPrices(ctx, service.SystemKey, demo.SeedPrices); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	key := seedStore(t, "", direct, "partition test")
 
 	const requestTimeout = 2 * time.Second
 	logs := &syncBuffer{}
