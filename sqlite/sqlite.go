@@ -46,7 +46,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		return nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "data directory %s cannot be created: %v", dataDir, err)
 	}
 	path := filepath.Join(dataDir, FileName)
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "database %s: %v", path, err)
