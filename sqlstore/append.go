@@ -40,7 +40,7 @@ var (
 	insertAnomalies   = rowsStatement{head: `INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `, cols: 8}
 
 	writeStatements = []rowsStatement{insertEvents, selectEvents, lockRating, deleteAnomalies, deleteResources, upsertResources,
-		insertUsers, upsertInfras, insertDatacenters, insertAnomalies}
+		insertUsers, upsertInfras, insertDatacenters, insertAnomalies, insertSamples, upsertCounters, upsertPeriods, upsertDays}
 )
 
 type eventKey struct{ source, id string }

@@ -317,17 +317,13 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		}
 	}
 
-	for start := 0; start < len(inserts); start += chunk {
-		part := inserts[start:min(start+chunk, len(inserts))]
-		args := make([]any, 0, len(part)*9)
-		for i, smp := range part {
-			g := inserted[start+i]
-			args = append(args, g.product, string(g.dir), boolInt(smp.Counter), smp.Time, smp.Value, smp.Source, smp.ID, smp.bytes, smp.period)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_samples (product_id, direction, counter, occurred_at, value, source, id, bytes, period_start) VALUES `+
-			placeholders(len(part), 9)), args...); err != nil {
-			return s.err(err)
-		}
+	args := make([]any, 0, len(inserts)*9)
+	for i, smp := range inserts {
+		g := inserted[i]
+		args = append(args, g.product, string(g.dir), boolInt(smp.Counter), smp.Time, smp.Value, smp.Source, smp.ID, smp.bytes, smp.period)
+	}
+	if err := s.execRows(ctx, tx, insertSamples, args); err != nil {
+		return err
 	}
 	for i, smp := range updates {
 		g := updated[i]
@@ -336,18 +332,13 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 			return s.err(err)
 		}
 	}
-	for start := 0; start < len(newLatest); start += chunk {
-		part := newLatest[start:min(start+chunk, len(newLatest))]
-		args := make([]any, 0, len(part)*6)
-		for _, g := range part {
-			l := latest[g]
-			args = append(args, g.product, string(g.dir), l.Time, l.Value, l.Source, l.ID)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_counters (product_id, direction, occurred_at, value, source, id) VALUES `+placeholders(len(part), 6)+
-			` ON CONFLICT (product_id, direction) DO UPDATE SET occurred_at = excluded.occurred_at, value = excluded.value, source = excluded.source, id = excluded.id`),
-			args...); err != nil {
-			return s.err(err)
-		}
+	args = make([]any, 0, len(newLatest)*6)
+	for _, g := range newLatest {
+		l := latest[g]
+		args = append(args, g.product, string(g.dir), l.Time, l.Value, l.Source, l.ID)
+	}
+	if err := s.execRows(ctx, tx, upsertCounters, args); err != nil {
+		return err
 	}
 	days := map[trafficKey]trafficDelta{}
 	for k, d := range deltas {
@@ -363,10 +354,10 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	if overflow {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
 	}
-	if err := s.upsertTotals(ctx, tx, "traffic_periods", "period_start", deltas); err != nil {
+	if err := s.upsertTotals(ctx, tx, upsertPeriods, deltas); err != nil {
 		return err
 	}
-	return s.upsertTotals(ctx, tx, "traffic_days", "day_start", days)
+	return s.upsertTotals(ctx, tx, upsertDays, days)
 }
 
 // noPeriod marks the stored reading that only precedes the batch's readings.
@@ -489,7 +480,7 @@ func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup
 }
 
 // upsertTotals adds deltas to a totals table (traffic_periods or traffic_days).
-func (s *Store) upsertTotals(ctx context.Context, tx *sql.Tx, table, startColumn string, deltas map[trafficKey]trafficDelta) error {
+func (s *Store) upsertTotals(ctx context.Context, tx *sql.Tx, st rowsStatement, deltas map[trafficKey]trafficDelta) error {
 	ks := make([]trafficKey, 0, len(deltas))
 	for k := range deltas {
 		ks = append(ks, k)
@@ -503,20 +494,32 @@ func (s *Store) upsertTotals(ctx context.Context, tx *sql.Tx, table, startColumn
 		}
 		return cmpInt(a.start, b.start)
 	})
-	for start := 0; start < len(ks); start += chunk {
-		part := ks[start:min(start+chunk, len(ks))]
-		args := make([]any, 0, len(part)*5)
-		for _, k := range part {
-			d := deltas[k]
-			args = append(args, k.product, string(k.dir), k.start, d.bytes, d.samples)
-		}
-		if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO `+table+` (product_id, direction, `+startColumn+`, bytes, samples) VALUES `+placeholders(len(part), 5)+
-			` ON CONFLICT (product_id, direction, `+startColumn+`) DO UPDATE SET bytes = `+table+`.bytes + excluded.bytes, samples = `+table+`.samples + excluded.samples`), args...); err != nil {
-			return s.err(err)
-		}
+	args := make([]any, 0, len(ks)*5)
+	for _, k := range ks {
+		d := deltas[k]
+		args = append(args, k.product, string(k.dir), k.start, d.bytes, d.samples)
 	}
-	return nil
+	return s.execRows(ctx, tx, st, args)
 }
+
+// totalsStatement upserts rows of (product, direction, start, bytes, samples) into a
+// table of traffic totals, adding to the row already there.
+func totalsStatement(table, startColumn string) rowsStatement {
+	return rowsStatement{head: `INSERT INTO ` + table + ` (product_id, direction, ` + startColumn + `, bytes, samples) VALUES `,
+		tail: ` ON CONFLICT (product_id, direction, ` + startColumn + `) DO UPDATE SET bytes = ` + table + `.bytes + excluded.bytes, samples = ` +
+			table + `.samples + excluded.samples`, cols: 5}
+}
+
+// The statements of the traffic write path, prepared with the others (prepareAll).
+var (
+	insertSamples = rowsStatement{head: `INSERT INTO traffic_samples (product_id, direction, counter, occurred_at, value, source, id, bytes, period_start) VALUES `,
+		cols: 9}
+	upsertCounters = rowsStatement{head: `INSERT INTO traffic_counters (product_id, direction, occurred_at, value, source, id) VALUES `,
+		tail: ` ON CONFLICT (product_id, direction) DO UPDATE SET occurred_at = excluded.occurred_at, value = excluded.value, source = excluded.source, id = excluded.id`,
+		cols: 6}
+	upsertPeriods = totalsStatement("traffic_periods", "period_start")
+	upsertDays    = totalsStatement("traffic_days", "day_start")
+)
 
 func cmpInt(a, b int64) int {
 	switch {
