@@ -356,8 +356,8 @@ func testDataLakeStorage(t *testing.T, eng Engine) {
 
 // TestUnbilledTrafficAnomalies: samples sent for a product that was never provisioned
 // are stored and listed at GET /api/v1/anomalies as not_provisioned, never dropped
-// silently; once the product is provisioned as a network they are billed and the
-// anomaly is gone.
+// silently; once the product is provisioned as a network they are billed, and with no
+// price for them they are listed as unpriced; once priced, no anomaly is left.
 func TestUnbilledTrafficAnomalies(t *testing.T) { OnEachEngine(t, testUnbilledTrafficAnomalies) }
 
 func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
@@ -387,7 +387,15 @@ func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
 	}
 	srv.PostEvents(t, []byte("["+ev("p", "cloudmeter.resource.provisioned", "2025-03-01T09:00:00Z",
 		`{"product_id":7701,"resource_type":"network","user_id":1,"infrastructure_id":77,"datacenter":"uk-reading","label":"wan-7701"}`)+"]"))
+	// Provisioned, the traffic is billed; with no price for it, it is unpriced usage.
+	got = anomalies()
+	if len(got) != 1 || got[0]["kind"] != "unpriced" || !bytes.Contains([]byte(fmt.Sprint(got[0]["message"])), []byte("2.0000 GB")) {
+		t.Fatalf("anomalies after the provision, with no price book: %v; want one unpriced anomaly for 2.0000 GB of upload", got)
+	}
+	book := `{"currency":"GBP","entries":[{"resource_type":"network","direction":"upload","price":"0.06","unit":"gb"},
+		{"resource_type":"network","direction":"download","price":"0","unit":"gb"}]}`
+	MustStatus(t, srv.Do(t, "PUT", "/api/v1/prices", srv.AdminKey, "application/json", []byte(book)), 200, "PUT /api/v1/prices")
 	if got := anomalies(); len(got) != 0 {
-		t.Errorf("anomalies after the provision: %v; want none", got)
+		t.Errorf("anomalies once the traffic is priced: %v; want none", got)
 	}
 }

@@ -1,11 +1,15 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/report"
 )
@@ -166,7 +170,11 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 		return nil, err
 	}
 	p := rating.NewPricer(book)
+	waypoints := map[int64][]cloudmeter.Span{} // by user: the spans of waypoints, for their traffic
 	err = s.store.AllSpans(ctx, q.UserID, func(sp cloudmeter.Span) error {
+		if sp.Type.Waypoint() && !sp.ExcludeBilling && (q.ProductID == 0 || sp.ProductID == q.ProductID) {
+			waypoints[sp.UserID] = append(waypoints[sp.UserID], sp)
+		}
 		if len(out) >= q.Limit || !rating.Billable(&sp) || (q.ProductID > 0 && sp.ProductID != q.ProductID) || sp.ExcludeBilling {
 			return nil
 		}
@@ -184,6 +192,21 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, user := range sortedKeys(waypoints) {
+		if len(out) >= q.Limit {
+			break
+		}
+		recs, err := s.unpricedTraffic(ctx, user, waypoints[user], p, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if len(out) < q.Limit {
+				out = append(out, cloudmeter.Anomaly{ProductID: r.Waypoint.ProductID, UserID: user, Kind: cloudmeter.AnomalyUnpriced, Time: r.Start,
+					Message: fmt.Sprintf("%s: %s GB from %s%s, reported at cost 0", r.Unpriced, money.FormatGB4(r.Quantity), cloudmeter.FormatTime(r.Start), endText(r.End))})
+			}
+		}
 	}
 	unbilled, err := s.store.UnbilledTraffic(ctx, q.UserID)
 	if err != nil {
@@ -214,4 +237,45 @@ func endText(end int64) string {
 		return " on"
 	}
 	return " to " + cloudmeter.FormatTime(end)
+}
+
+// unpricedTraffic returns the traffic records of one user's waypoints, over their whole
+// lives up to now, that carry traffic no price book entry prices.
+func (s *Service) unpricedTraffic(ctx context.Context, user int64, spans []cloudmeter.Span, pricer *rating.Pricer, now int64) ([]report.TrafficRecord, error) {
+	from := spans[0].Start
+	for _, sp := range spans {
+		from = min(from, sp.Start)
+	}
+	if from > now {
+		return nil, nil
+	}
+	slices.SortFunc(spans, func(a, b cloudmeter.Span) int {
+		return cmp.Or(cmp.Compare(a.InfrastructureID, b.InfrastructureID), strings.Compare(string(a.Type), string(b.Type)),
+			cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start))
+	})
+	cuts := report.TrafficCuts(pricer.Book(), from, now)
+	sums, err := s.store.TrafficSums(ctx, cloudmeter.TrafficQuery{UserID: user, From: from, To: now, Cuts: cuts})
+	if err != nil {
+		return nil, err
+	}
+	u := &report.Utilization{UserID: user, Currency: pricer.Book().Currency, Start: from, End: now}
+	if err := report.AddTraffic(u, spans, nil, sums, cuts, pricer, now); err != nil {
+		return nil, err
+	}
+	var out []report.TrafficRecord
+	for _, r := range u.UnpricedTraffic() {
+		if r.Quantity > 0 {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
