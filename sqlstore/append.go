@@ -16,7 +16,7 @@ import (
 // chunk bounds the products handled by one transaction of Rerate.
 const chunk = 200
 
-// The statements of the write path, prepared when the store opens (prepareAll).
+// The statements of the write path, prepared for the store on first use (see prepared).
 var (
 	insertEvents = rowsStatement{head: `INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES `,
 		tail: ` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, cols: 9}
@@ -38,9 +38,6 @@ var (
 		tail: ` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`, cols: 4}
 	insertDatacenters = rowsStatement{head: `INSERT INTO datacenters (name) VALUES `, tail: ` ON CONFLICT (name) DO NOTHING`, cols: 1}
 	insertAnomalies   = rowsStatement{head: `INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `, cols: 8}
-
-	writeStatements = []rowsStatement{insertEvents, selectEvents, lockRating, deleteAnomalies, deleteResources, upsertResources,
-		insertUsers, upsertInfras, insertDatacenters, insertAnomalies, insertSamples, upsertCounters, upsertPeriods, upsertDays}
 )
 
 type eventKey struct{ source, id string }
@@ -48,6 +45,7 @@ type eventKey struct{ source, id string }
 // AppendEvents stores a batch atomically and re-rates the products it touches. A
 // transaction that fails on a serialization failure or a deadlock is run again.
 func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+	defer s.preparePending(ctx) // after the transaction, and after the writer lock is given back
 	if s.d.OneWriter() {
 		s.writer.Lock()
 		defer s.writer.Unlock()

@@ -273,6 +273,7 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 		if s.d.OneWriter() {
 			s.writer.Unlock()
 		}
+		s.preparePending(ctx)
 		n += m
 		if err != nil {
 			return n, err

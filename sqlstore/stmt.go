@@ -61,38 +61,19 @@ func (r rowsStatement) text(n int) string {
 	return r.head + placeholders(n, r.cols) + r.tail
 }
 
-// sizes are the row counts rowCounts produces.
-func sizes() []int {
-	var out []int
-	for n := maxRows; n > 0; n >>= 1 {
-		out = append(out, n)
-	}
-	return out
-}
-
-// prepareAll prepares every size of every statement of the write path, once, when the
-// store opens. A statement must not be prepared through the pool in the middle of a
-// transaction: that takes a second connection while the transaction holds one, and
-// with every connection held by a waiting writer it would wait forever.
-func (s *Store) prepareAll(ctx context.Context) {
-	for _, r := range writeStatements {
-		for _, n := range sizes() {
-			q := r.text(n)
-			st, err := s.db.PrepareContext(ctx, s.rb(q))
-			if err != nil {
-				continue // prepared within the transaction instead (see prepared)
-			}
-			s.stmts[q] = st
-		}
-	}
-}
-
 // prepared returns the statement for query (written with ? placeholders) bound to tx:
 // the store's prepared statement when it has one (reused on the transaction's
-// connection), otherwise one prepared in the transaction for its length.
+// connection). Otherwise the statement is prepared in the transaction, for its length,
+// and noted: preparePending prepares it for the store once the transaction is over. It
+// must not be prepared through the pool here: that takes a second connection while the
+// transaction holds one, and with every connection held by a waiting writer it would
+// wait forever.
 func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	s.mu.Lock()
 	st, ok := s.stmts[query]
+	if !ok {
+		s.pending[query] = true
+	}
 	s.mu.Unlock()
 	if ok {
 		return tx.StmtContext(ctx, st), nil
@@ -102,6 +83,32 @@ func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.St
 		return nil, s.err(err)
 	}
 	return st, nil
+}
+
+// preparePending prepares, for the store, the statements transactions met unprepared.
+// It runs outside any transaction of the caller; a statement that fails to prepare is
+// tried again next time it is met.
+func (s *Store) preparePending(ctx context.Context) {
+	s.mu.Lock()
+	queries := make([]string, 0, len(s.pending))
+	for q := range s.pending {
+		queries = append(queries, q)
+	}
+	clear(s.pending)
+	s.mu.Unlock()
+	for _, q := range queries {
+		st, err := s.db.PrepareContext(ctx, s.rb(q))
+		if err != nil {
+			continue
+		}
+		s.mu.Lock()
+		if _, ok := s.stmts[q]; ok || s.stmts == nil {
+			st.Close() // prepared meanwhile, or the store was closed
+		} else {
+			s.stmts[q] = st
+		}
+		s.mu.Unlock()
+	}
 }
 
 // execRows runs r over rows of r.cols values each (args holds them row after row).

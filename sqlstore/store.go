@@ -42,8 +42,9 @@ type Store struct {
 	db *sql.DB
 	d  Dialect
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // prepared statements by query text (see prepared)
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt // prepared statements by query text (see prepared)
+	pending map[string]bool      // query texts to prepare once their transaction is over
 
 	writer sync.Mutex // held by AppendEvents and Rerate when the dialect has OneWriter
 }
@@ -52,9 +53,7 @@ var _ cloudmeter.Store = (*Store)(nil)
 
 // New returns a Store over an open, migrated database.
 func New(db *sql.DB, d Dialect) *Store {
-	s := &Store{db: db, d: d, stmts: map[string]*sql.Stmt{}}
-	s.prepareAll(context.Background())
-	return s
+	return &Store{db: db, d: d, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
 // DB exposes the database handle for benchmarks that measure raw insert rates.
@@ -75,10 +74,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	for q, st := range s.stmts {
+	for _, st := range s.stmts {
 		st.Close()
-		delete(s.stmts, q)
 	}
+	s.stmts = nil
 	s.mu.Unlock()
 	return s.db.Close()
 }

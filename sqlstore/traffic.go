@@ -510,7 +510,7 @@ func totalsStatement(table, startColumn string) rowsStatement {
 			table + `.samples + excluded.samples`, cols: 5}
 }
 
-// The statements of the traffic write path, prepared with the others (prepareAll).
+// The statements of the traffic write path, prepared like the others (see prepared).
 var (
 	insertSamples = rowsStatement{head: `INSERT INTO traffic_samples (product_id, direction, counter, occurred_at, value, source, id, bytes, period_start) VALUES `,
 		cols: 9}
