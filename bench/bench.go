@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -610,10 +611,7 @@ func FreshDatabase(ctx context.Context, serverURL string) (string, func() error,
 		return "", nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "PostgreSQL %s: %v", postgres.Redact(serverURL), err)
 	}
 	defer admin.Close()
-	freshMu.Lock()
-	freshCount++
-	name := fmt.Sprintf("cloudmeter_bench_%d_%d_%d", os.Getpid(), time.Now().Unix(), freshCount)
-	freshMu.Unlock()
+	name := fmt.Sprintf("cloudmeter_bench_%d_%d_%d", os.Getpid(), time.Now().Unix(), freshCount.Add(1))
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 		return "", nil, cloudmeter.Errorf(cloudmeter.KindUnavailable, "PostgreSQL %s: cannot create a database for the benchmark (the user needs CREATEDB): %v",
 			postgres.Redact(serverURL), err)
@@ -631,7 +629,5 @@ func FreshDatabase(ctx context.Context, serverURL string) (string, func() error,
 	return u.String(), drop, nil
 }
 
-var (
-	freshMu    sync.Mutex
-	freshCount int
-)
+// freshCount numbers the databases FreshDatabase creates.
+var freshCount atomic.Int64

@@ -93,7 +93,11 @@ func (c *BenchCmd) Run(g *Globals) error {
 			if err != nil {
 				return "", "", nil, err
 			}
-			return dir(eng + "-" + name), u, func() { drop() }, nil
+			return dir(eng + "-" + name), u, func() {
+				if err := drop(); err != nil {
+					fmt.Fprintf(g.Stderr, "cloudmeter bench: the benchmark database was not dropped: %v\n", err)
+				}
+			}, nil
 		}
 		var ingests, ingestsCPU, inserts, insertsCPU []float64
 		for run := 1; run <= c.Runs; run++ {

@@ -122,9 +122,6 @@ func (Dialect) Retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// errTooLarge is the message for a sum that does not fit the 64-bit columns.
-const errTooLarge = "a total does not fit in 64 bits (traffic bytes of one waypoint and direction); nothing was changed"
-
 // Translate implements sqlstore.Dialect, by SQLSTATE class.
 func (Dialect) Translate(err error) error {
 	var pe *pgconn.PgError
@@ -135,7 +132,7 @@ func (Dialect) Translate(err error) error {
 		case pe.Code == "40001" || pe.Code == "40P01":
 			return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database aborted a conflicting transaction; retry", Err: err}
 		case pe.Code == "22003": // numeric_value_out_of_range
-			return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: errTooLarge, Err: err}
+			return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: sqlstore.TrafficTooLarge, Err: err}
 		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"):
 			return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the database is unavailable: " + pe.Message, Err: err}
 		}

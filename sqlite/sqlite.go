@@ -85,9 +85,6 @@ func (Dialect) OneWriter() bool { return true }
 // Retryable implements sqlstore.Dialect.
 func (Dialect) Retryable(err error) bool { return false }
 
-// errTooLarge is the message for a sum that does not fit the 64-bit columns.
-const errTooLarge = "a total does not fit in 64 bits (traffic bytes of one waypoint and direction); nothing was changed"
-
 // Translate implements sqlstore.Dialect, by SQLite result code.
 func (Dialect) Translate(err error) error {
 	var se *sqlite.Error
@@ -97,7 +94,7 @@ func (Dialect) Translate(err error) error {
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_ERROR:
 		if strings.Contains(se.Error(), "integer overflow") {
-			return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: errTooLarge, Err: err}
+			return &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: sqlstore.TrafficTooLarge, Err: err}
 		}
 	case sqlite3.SQLITE_CONSTRAINT:
 		return &cloudmeter.Error{Kind: cloudmeter.KindConflict, Message: "the record already exists", Err: err}

@@ -352,7 +352,7 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		days[dk] = t
 	}
 	if overflow {
-		return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
 	}
 	if err := s.upsertTotals(ctx, tx, upsertPeriods, deltas); err != nil {
 		return err
@@ -619,7 +619,7 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			k.dir = cloudmeter.Direction(dir)
 			var ok bool
 			if sums[k], ok = addBytes(sums[k], bytes); !ok {
-				return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
+				return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
 			}
 		}
 		return s.err(rows.Err())
@@ -717,7 +717,7 @@ func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQue
 		}
 		var ok bool
 		if *total, ok = addBytes(*total, bytes); !ok {
-			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", errTrafficTooLarge)
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
 		}
 		p.Samples += n
 	}
@@ -753,8 +753,10 @@ func (s *Store) ledgerEvents(ctx context.Context, productID int64) ([]cloudmeter
 	return out, s.err(rows.Err())
 }
 
-// errTrafficTooLarge says that a traffic total does not fit the 64-bit byte counts.
-const errTrafficTooLarge = "a traffic total (bytes of one waypoint and direction) does not fit in 64 bits"
+// TrafficTooLarge says that a traffic total does not fit the 64-bit byte counts: the
+// message of the KindInvalid error the store returns, and the engines give for their
+// own overflow errors, when one would.
+const TrafficTooLarge = "a traffic total (bytes of one waypoint and direction) does not fit in 64 bits; nothing was changed"
 
 // addBytes adds two byte counts (either may be negative: a late reading can lower the
 // contribution of the next one) and reports whether the sum fits in 64 bits.
