@@ -42,23 +42,44 @@ var (
 
 type eventKey struct{ source, id string }
 
-// AppendEvents stores a batch atomically and re-rates the products it touches. A
-// transaction that fails on a serialization failure or a deadlock is run again.
+// AppendEvents stores a batch atomically and re-rates the products it touches. On an
+// engine with one writer the batch joins the next group commit (group.go); elsewhere it
+// has a transaction of its own, run again when it fails on a serialization failure or a
+// deadlock.
 func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
 	defer s.preparePending(ctx) // after the transaction, and after the writer lock is given back
 	if s.d.OneWriter() {
-		s.writer.Lock()
-		defer s.writer.Unlock()
+		return s.appendGrouped(ctx, events, rate)
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := s.appendEvents(ctx, events, rate)
+		res, err := s.appendAlone(ctx, events, rate)
 		if err == nil || attempt == 5 || !s.d.Retryable(err) {
 			return res, err
 		}
 	}
 }
 
-func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+// appendAlone stores one batch in a transaction of its own.
+func (s *Store) appendAlone(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return cloudmeter.AppendResult{}, s.err(err)
+	}
+	defer tx.Rollback()
+	res, err := s.appendEvents(ctx, tx, events, rate)
+	if err != nil || len(res.Conflicts) > 0 {
+		return res, err // rolled back: nothing of the batch is stored
+	}
+	if err := tx.Commit(); err != nil {
+		return cloudmeter.AppendResult{}, s.err(err)
+	}
+	return res, nil
+}
+
+// appendEvents writes one batch in tx and re-rates the products it touches. When it
+// returns an error or conflicts, the caller must undo what it wrote (roll tx back, or
+// back to a savepoint taken before): nothing of the batch may be stored.
+func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
 	var res cloudmeter.AppendResult
 	// Within the batch: the first copy of a key is the candidate, later equal copies are
 	// duplicates, later different copies are conflicts.
@@ -82,12 +103,6 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 		res.Duplicates = 0
 		return res, nil
 	}
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return res, s.err(err)
-	}
-	defer tx.Rollback()
 
 	products := map[int64]bool{}
 	rated := map[int64]bool{} // products with lifecycle events to rate; traffic samples rate none
@@ -168,7 +183,7 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	if len(res.Conflicts) > 0 {
 		sort.Slice(res.Conflicts, func(a, b int) bool { return res.Conflicts[a].Index < res.Conflicts[b].Index })
 		res.Accepted, res.Duplicates = 0, 0
-		return res, nil // rolled back: nothing of the batch is stored
+		return res, nil // the caller rolls back: nothing of the batch is stored
 	}
 
 	ratings := make([]cloudmeter.Rating, 0, len(touched))
@@ -189,9 +204,6 @@ func (s *Store) appendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	}
 	if err := s.applyTraffic(ctx, tx, ratings, traffic); err != nil { // traffic.go
 		return res, err
-	}
-	if err := tx.Commit(); err != nil {
-		return res, s.err(err)
 	}
 	return res, nil
 }

@@ -267,11 +267,13 @@ func (s *Store) Rerate(ctx context.Context, rate cloudmeter.RateFunc) (int, erro
 	for start := 0; start < len(products); start += chunk {
 		part := products[start:min(start+chunk, len(products))]
 		if s.d.OneWriter() {
-			s.writer.Lock()
+			if err := s.lockWriter(ctx); err != nil {
+				return n, err
+			}
 		}
 		m, err := s.rerate(ctx, part, rate)
 		if s.d.OneWriter() {
-			s.writer.Unlock()
+			s.unlockWriter()
 		}
 		s.preparePending(ctx)
 		n += m

@@ -46,14 +46,19 @@ type Store struct {
 	stmts   map[string]*sql.Stmt // prepared statements by query text (see prepared)
 	pending map[string]bool      // query texts to prepare once their transaction is over
 
-	writer sync.Mutex // held by AppendEvents and Rerate when the dialect has OneWriter
+	// writer is the writer lock (a semaphore of one) taken by AppendEvents and Rerate
+	// when the dialect has OneWriter; queue holds the batches waiting for the next group
+	// commit (group.go).
+	writer  chan struct{}
+	queueMu sync.Mutex
+	queue   []*appendRequest
 }
 
 var _ cloudmeter.Store = (*Store)(nil)
 
 // New returns a Store over an open, migrated database.
 func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: db, d: d, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	return &Store{db: db, d: d, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, writer: make(chan struct{}, 1)}
 }
 
 // DB exposes the database handle for benchmarks that measure raw insert rates.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 		{"RerateYieldsTheSameRatings", testRerate},
 		{"RerateRewritesEveryProduct", testRerateRewrites},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"BatchesSentTogether", testBatchesSentTogether},
 	}
 	for _, tc := range append(tests, trafficTests...) {
 		t.Run(tc.name, func(t *testing.T) {
@@ -973,4 +974,91 @@ func testConcurrentAppends(t *testing.T, s cloudmeter.Store) {
 		}
 		checkProduct(t, s, p, r)
 	}
+}
+
+// grouper is a store that commits concurrent batches together (sqlstore on SQLite).
+type grouper interface {
+	GroupsCommits() bool
+	HoldWriter(ctx context.Context) (release func(), err error)
+	QueuedBatches() int
+}
+
+// testBatchesSentTogether: four batches arrive at once (on a store that groups commits,
+// they are lined up behind the writer lock so that one group commit holds them all): a
+// valid one, one that conflicts with it, one whose rating panics and one that repeats
+// an event of the first. Each is answered as if it had been sent alone: the conflicting
+// and the panicking batch store nothing, the others store everything they hold.
+func testBatchesSentTogether(t *testing.T, s cloudmeter.Store) {
+	ctx := ctxOf(t)
+	a := decode(t, prov("601-p", 0, 601, 6, 60, "instance", "dc-a", `{}`), stop("601-s", 100, 601))
+	b := decode(t, prov("602-p", 0, 602, 6, 60, "instance", "dc-a", `{}`), stop("601-s", 200, 601)) // 601-s: other content
+	c := decode(t, prov("603-p", 0, 603, 6, 60, "instance", "dc-a", `{}`))
+	d := decode(t, prov("604-p", 0, 604, 6, 60, "drive", "dc-a", `{"drive_size_mbytes": 1024}`), stop("601-s", 100, 601)) // a duplicate
+	boom := func(p int64, evs []cloudmeter.Event) cloudmeter.Rating {
+		if p == 603 {
+			panic("rating failed")
+		}
+		return service.Rate(p, evs)
+	}
+	release := func() {}
+	g, grouped := s.(grouper)
+	if grouped && g.GroupsCommits() {
+		r, err := g.HoldWriter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release = r
+	} else {
+		grouped = false
+	}
+	type outcome struct {
+		res      cloudmeter.AppendResult
+		err      error
+		panicked any
+	}
+	out := make([]outcome, 4)
+	var wg sync.WaitGroup
+	for i, batch := range [][]cloudmeter.Event{a, b, c, d} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { out[i].panicked = recover() }()
+			if i > 0 && grouped { // a first, so that b conflicts with it and d repeats it
+				for g.QueuedBatches() < i {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			out[i].res, out[i].err = s.AppendEvents(ctx, batch, boom)
+		}()
+		if !grouped {
+			wg.Wait() // one after the other: the same outcome is expected
+		}
+	}
+	if grouped {
+		for g.QueuedBatches() < 4 {
+			time.Sleep(time.Millisecond)
+		}
+		release()
+	}
+	wg.Wait()
+	if o := out[0]; o.err != nil || o.panicked != nil || o.res.Accepted != 2 || !slices.Equal(o.res.Rated, []int64{601}) {
+		t.Errorf("batch a: %+v; want 2 accepted, 601 rated", o)
+	}
+	if o := out[1]; o.err != nil || o.res.Accepted != 0 || len(o.res.Conflicts) != 1 || o.res.Conflicts[0].ID != "601-s" || o.res.Conflicts[0].Index != 1 {
+		t.Errorf("batch b: %+v; want one conflict, 601-s at index 1, nothing accepted", o)
+	}
+	if o := out[2]; o.panicked == nil {
+		t.Errorf("batch c: %+v; want the rate function's panic raised in its caller", o)
+	}
+	if o := out[3]; o.err != nil || o.panicked != nil || o.res.Accepted != 1 || o.res.Duplicates != 1 {
+		t.Errorf("batch d: %+v; want 1 accepted, 1 duplicate", o)
+	}
+	checkNothingStored(t, s, 602, 603)
+	for p, n := range map[int64]int{601: 2, 604: 1} {
+		if got, err := s.ProductEvents(ctx, p); err != nil || len(got) != n {
+			t.Errorf("ProductEvents(%d) = %d events, %v; want %d", p, len(got), err, n)
+		}
+	}
+	checkProduct(t, s, 601, service.Rate(601, a))
+	checkProduct(t, s, 604, service.Rate(604, d[:1]))
 }
