@@ -4,11 +4,12 @@
 // composite primary keys that lead with the user where a user is known, no sequences,
 // no engine-only functions.
 //
-// One engine-only clause is allowed, written as a comment that other engines skip:
-// "/*+sqlite WITHOUT ROWID */" is "WITHOUT ROWID" on SQLite (the table is stored in its
-// primary key order, as PostgreSQL-compatible distributed engines always store tables)
-// and a comment everywhere else. SQLite reads the files through SQLite, which turns
-// such comments into their text.
+// SQLite-only text is written as a comment that other engines skip: "/*+sqlite TEXT */"
+// is TEXT on SQLite and a comment everywhere else. Migration 4 uses it for "WITHOUT
+// ROWID" (a table stored in its primary key order, as PostgreSQL-compatible distributed
+// engines always store tables), migration 6 for a whole table rebuild that only SQLite
+// needs. SQLite reads the files through SQLite, which turns such comments into their
+// text.
 package migrations
 
 import (
@@ -67,21 +68,29 @@ type sizedInfo struct {
 
 func (i sizedInfo) Size() int64 { return i.size }
 
-// SQLiteText turns every "/*+sqlite TEXT */" of a migration into TEXT.
+// SQLiteText turns every "/*+sqlite TEXT */" of a migration into TEXT: the marker is
+// followed by a space or a line break, and TEXT may span lines (a whole migration that
+// only SQLite needs).
 func SQLiteText(b []byte) []byte {
-	const open, end = "/*+sqlite ", "*/"
+	const open, end = "/*+sqlite", "*/"
 	var out []byte
 	for {
 		i := bytes.Index(b, []byte(open))
 		if i < 0 {
 			return append(out, b...)
 		}
-		j := bytes.Index(b[i:], []byte(end))
+		rest := b[i+len(open):]
+		if len(rest) == 0 || (rest[0] != ' ' && rest[0] != '\n' && rest[0] != '\r' && rest[0] != '\t') {
+			out = append(out, b[:i+len(open)]...) // not the marker ("/*+sqlitex")
+			b = rest
+			continue
+		}
+		j := bytes.Index(rest, []byte(end))
 		if j < 0 {
 			return append(out, b...)
 		}
 		out = append(out, b[:i]...)
-		out = append(out, b[i+len(open):i+j]...)
-		b = b[i+j+len(end):]
+		out = append(out, rest[1:j]...)
+		b = rest[j+len(end):]
 	}
 }
