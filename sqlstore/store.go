@@ -26,8 +26,9 @@ type Dialect interface {
 	// that AppendEvents must lock the products it re-rates before reading their events.
 	LockProducts() bool
 	// OneWriter reports whether the engine lets one transaction write at a time. The
-	// store then queues its writers on a mutex in the process, in arrival order, instead
-	// of leaving them to poll the database lock.
+	// store then queues its writers in the process, in arrival order, instead of leaving
+	// them to poll the database lock, and commits the ingest batches that queued together
+	// in one transaction (group.go).
 	OneWriter() bool
 	// Translate turns a driver error into a domain error by the engine's error codes, or
 	// returns nil when it does not know the error.
