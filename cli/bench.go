@@ -22,7 +22,7 @@ type BenchCmd struct {
 	Resources   int    `default:"10000" help:"Resources of the one user whose month is reported."`
 	Reports     int    `default:"20" help:"How many times to build the report."`
 	Runs        int    `default:"1" help:"Repeat the ingest and raw insert measurements this many times (each on a fresh database) and show the median."`
-	Clients     int    `default:"1" help:"Concurrent HTTP clients posting the ingest batches."`
+	Clients     int    `default:"1" help:"Concurrent HTTP clients posting the ingest batches (on SQLite, batches that arrive together share one commit)."`
 	PostgresURL string `name:"postgres-url" placeholder:"URL" help:"Also measure ingest and the report on this PostgreSQL server, beside SQLite, in fresh databases the benchmark creates and drops (the user needs CREATEDB). Not read from CLOUDMETER_DATABASE_URL, so that no benchmark writes to a server by accident."`
 	// Traffic benchmarks (bench_traffic.go).
 	Traffic     bool `help:"Measure traffic instead: ingest of waypoint samples through the HTTP API and the network report of --waypoints waypoints over --days days of hourly samples."`
