@@ -1,6 +1,9 @@
 package migrations
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSQLiteText(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -15,4 +18,21 @@ func TestSQLiteText(t *testing.T) {
 			t.Errorf("SQLiteText(%q) = %q; want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// FuzzSQLiteText: the rewrite never fails, leaves text without the marker as it is, and
+// never makes the text longer (it only removes markers and their closing "*/").
+func FuzzSQLiteText(f *testing.F) {
+	for _, s := range []string{"CREATE TABLE t (a BIGINT) /*+sqlite WITHOUT ROWID */;", "/*+sqlite\nDROP TABLE a;\n*/", "/*+sqlite", "/*+sqlite */*/", "x /*+sqlitey */"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := string(SQLiteText([]byte(in)))
+		if !strings.Contains(in, "/*+sqlite") && out != in {
+			t.Fatalf("SQLiteText(%q) = %q; text without the marker must stay as it is", in, out)
+		}
+		if len(out) > len(in) {
+			t.Fatalf("SQLiteText(%q) = %q is longer than its input", in, out)
+		}
+	})
 }
