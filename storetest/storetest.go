@@ -985,18 +985,21 @@ type grouper interface {
 
 // testBatchesSentTogether: four batches arrive at once (on a store that groups commits,
 // they are lined up behind the writer lock so that one group commit holds them all): a
-// valid one, one that conflicts with it, one whose rating panics and one that repeats
-// an event of the first. Each is answered as if it had been sent alone: the conflicting
-// and the panicking batch store nothing, the others store everything they hold.
+// valid one, one that conflicts with it, one whose rating panics (on a product the first
+// batch provisioned, so that the panic comes inside the group) and one that repeats an
+// event of the first. Each is answered as if it had been sent alone: the conflicting and
+// the panicking batch store nothing, the others store everything they hold.
 func testBatchesSentTogether(t *testing.T, s cloudmeter.Store) {
 	ctx := ctxOf(t)
 	a := decode(t, prov("601-p", 0, 601, 6, 60, "instance", "dc-a", `{}`), stop("601-s", 100, 601))
 	b := decode(t, prov("602-p", 0, 602, 6, 60, "instance", "dc-a", `{}`), stop("601-s", 200, 601)) // 601-s: other content
-	c := decode(t, prov("603-p", 0, 603, 6, 60, "instance", "dc-a", `{}`))
+	c := decode(t, prov("603-p", 0, 603, 6, 60, "instance", "dc-a", `{}`), del("601-d", 300, 601))
 	d := decode(t, prov("604-p", 0, 604, 6, 60, "drive", "dc-a", `{"drive_size_mbytes": 1024}`), stop("601-s", 100, 601)) // a duplicate
 	boom := func(p int64, evs []cloudmeter.Event) cloudmeter.Rating {
-		if p == 603 {
-			panic("rating failed")
+		for _, e := range evs {
+			if e.ID == "601-d" && len(evs) > 1 { // 601 with its stored events: inside the group
+				panic("rating failed")
+			}
 		}
 		return service.Rate(p, evs)
 	}
@@ -1061,4 +1064,19 @@ func testBatchesSentTogether(t *testing.T, s cloudmeter.Store) {
 	}
 	checkProduct(t, s, 601, service.Rate(601, a))
 	checkProduct(t, s, 604, service.Rate(604, d[:1]))
+
+	// A rating that fails before the batch is queued fails its batch alone, too.
+	early := decode(t, prov("605-p", 0, 605, 6, 60, "instance", "dc-a", `{}`))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("batch of 605: the rate function's panic did not reach the caller")
+			}
+		}()
+		s.AppendEvents(ctx, early, func(p int64, evs []cloudmeter.Event) cloudmeter.Rating { panic("rating failed") })
+	}()
+	checkNothingStored(t, s, 605)
+	if res := mustAppend(t, s, early); res.Accepted != 1 {
+		t.Errorf("batch of 605 sent again: accepted %d, want 1", res.Accepted)
+	}
 }
