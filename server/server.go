@@ -66,6 +66,17 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudmeter_ingest_commits_total",
+			Help: "Transactions that stored ingest batches (on SQLite, batches that arrive together share one)."},
+			func() float64 { return float64(store.IngestStats().Commits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cloudmeter_ingest_batches_total",
+			Help: "Ingest batches stored; divided by cloudmeter_ingest_commits_total, the batches per commit."},
+			func() float64 { return float64(store.IngestStats().Batches) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cloudmeter_ingest_queued_batches",
+			Help: "Ingest batches waiting for the writer (SQLite)."},
+			func() float64 { return float64(store.IngestStats().Queued) }),
+	)
 	mux := httpapi.New(svc, log, cfg.Limits, httpapi.Hooks{
 		Ingested: func(res cloudmeter.AppendResult) {
 			m.events.WithLabelValues("accepted").Add(float64(res.Accepted))

@@ -73,6 +73,7 @@ func (s *Store) appendAlone(ctx context.Context, events []cloudmeter.Event, rate
 	if err := tx.Commit(); err != nil {
 		return cloudmeter.AppendResult{}, s.err(err)
 	}
+	s.committed(1)
 	return res, nil
 }
 

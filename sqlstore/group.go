@@ -174,6 +174,7 @@ func (s *Store) tryGroup(ctx context.Context, batches []*appendRequest) (failed 
 	if err := tx.Commit(); err != nil {
 		return -1, s.err(err)
 	}
+	s.committed(len(batches))
 	return -1, nil
 }
 
@@ -207,6 +208,25 @@ func (s *Store) QueuedBatches() int {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
 	return len(s.queue)
+}
+
+// IngestStats counts the transactions that stored ingest batches since the store was
+// opened: Batches / Commits is how many batches a commit held on average.
+type IngestStats struct {
+	Commits uint64 // committed transactions that stored at least one batch
+	Batches uint64 // batches they stored
+	Queued  int    // batches waiting for a group commit now
+}
+
+// IngestStats returns the store's ingest counters.
+func (s *Store) IngestStats() IngestStats {
+	return IngestStats{Commits: s.commits.Load(), Batches: s.committedBatches.Load(), Queued: s.QueuedBatches()}
+}
+
+// committed counts a committed transaction that stored n batches.
+func (s *Store) committed(n int) {
+	s.commits.Add(1)
+	s.committedBatches.Add(uint64(n))
 }
 
 // GroupsCommits reports whether concurrent batches are committed together (the engine

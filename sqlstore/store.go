@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cloudmeter/cloudmeter"
 )
@@ -53,6 +54,8 @@ type Store struct {
 	writer  chan struct{}
 	queueMu sync.Mutex
 	queue   []*appendRequest
+
+	commits, committedBatches atomic.Uint64 // see IngestStats
 }
 
 var _ cloudmeter.Store = (*Store)(nil)
