@@ -78,8 +78,8 @@ func (s *Store) appendAlone(ctx context.Context, events []cloudmeter.Event, rate
 }
 
 // appendEvents writes one batch in tx and re-rates the products it touches. When it
-// returns an error or conflicts, the caller must undo what it wrote (roll tx back, or
-// back to a savepoint taken before): nothing of the batch may be stored.
+// returns an error or conflicts, the caller must roll tx back: nothing of the batch may
+// be stored.
 func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
 	var res cloudmeter.AppendResult
 	// Within the batch: the first copy of a key is the candidate, later equal copies are

@@ -11,9 +11,10 @@ import (
 //
 // Each batch is queued; whoever holds the writer lock takes the queued batches, oldest
 // first, and stores them in one transaction; a batch with a conflict or an error is
-// answered with it and left out, and the transaction runs again without it. Every batch is answered only once the transaction that holds it has committed,
-// so an acknowledgement means what it means for a batch alone (the events are in the
-// database, rated), and each batch is still stored whole or not at all. Batches that
+// answered with it and left out, and the transaction runs again without it. Every batch
+// is answered only once the transaction that holds it has committed, so an
+// acknowledgement means what it means for a batch alone (the events are in the database,
+// rated), and each batch is still stored whole or not at all. Batches that
 // arrive together share one commit: the pages that several of them touch (index pages,
 // above all) are written to the log once instead of once per batch.
 
@@ -194,8 +195,7 @@ func (s *Store) appendOne(ctx context.Context, tx *sql.Tx, r *appendRequest) {
 // HoldWriter takes the writer lock and returns the function that gives it back. While
 // it is held no batch is written; batches that arrive meanwhile queue and are committed
 // together once it is given back. On engines with several writers it holds back only
-// Rerate. Used by maintenance that needs the database to itself for a moment (the SQLite
-// checkpointer) and by tests that line batches up.
+// Rerate. The storage tests use it to line batches up for one group commit.
 func (s *Store) HoldWriter(ctx context.Context) (release func(), err error) {
 	if err := s.lockWriter(ctx); err != nil {
 		return nil, err
