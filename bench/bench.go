@@ -31,8 +31,8 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/postgres"
@@ -131,7 +131,7 @@ func StartServer(ctx context.Context, dataDir string, maxBatch int) (*Server, er
 
 // StartServerOn is StartServer on the PostgreSQL database at databaseURL when it is set.
 func StartServerOn(ctx context.Context, dataDir, databaseURL string, maxBatch int) (*Server, error) {
-	st, err := engine.Open(ctx, dataDir, databaseURL)
+	st, err := storeopen.Open(ctx, dataDir, databaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func PrepareReport(ctx context.Context, dataDir string, seed int64, resources in
 // PrepareReportOn is PrepareReport on the PostgreSQL database at databaseURL (an empty
 // one) when it is set.
 func PrepareReportOn(ctx context.Context, dataDir, databaseURL string, seed int64, resources int, progress func(done, total int)) (*ReportData, error) {
-	st, err := engine.Open(ctx, dataDir, databaseURL)
+	st, err := storeopen.Open(ctx, dataDir, databaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +481,7 @@ func (d *ReportData) Build(ctx context.Context, runs int, encode bool) (ReportRe
 
 // build is Build with the records of a report counted by records.
 func (d *ReportData) build(ctx context.Context, runs int, encode bool, records func(*report.Utilization) int) (ReportResult, error) {
-	st, err := engine.Open(ctx, d.DataDir, d.DatabaseURL)
+	st, err := storeopen.Open(ctx, d.DataDir, d.DatabaseURL)
 	if err != nil {
 		return ReportResult{}, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter/bench"
 	"github.com/cloudmeter/cloudmeter/cli"
-	"github.com/cloudmeter/cloudmeter/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 )
 
 // TestBenchCommandPostgres runs `cloudmeter bench --postgres-url` small against a

@@ -13,8 +13,8 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
@@ -91,7 +91,7 @@ type StoreFlags struct {
 }
 
 func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
-	st, err := engine.Open(ctx, f.DataDir, f.DatabaseURL)
+	st, err := storeopen.Open(ctx, f.DataDir, f.DatabaseURL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,7 +140,7 @@ func (c *MigrateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(g.Stdout, "database is up to date:", engine.Describe(c.DataDir, c.DatabaseURL))
+	fmt.Fprintln(g.Stdout, "database is up to date:", storeopen.Describe(c.DataDir, c.DatabaseURL))
 	return nil
 }
 

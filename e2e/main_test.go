@@ -3,7 +3,7 @@ package e2e
 import (
 	"testing"
 
-	"github.com/cloudmeter/cloudmeter/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 )
 
 // TestMain stops the PostgreSQL server pgtest started, if any, when the tests end.

@@ -47,10 +47,10 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/apierr"
 	"github.com/cloudmeter/cloudmeter/demo"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
-	"github.com/cloudmeter/cloudmeter/pgtest"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -725,7 +725,7 @@ func newEnv(t *testing.T, eng string) *env {
 	default:
 		t.Fatalf("unknown engine %q", eng)
 	}
-	st, err := engine.Open(ctx, t.TempDir(), dbURL)
+	st, err := storeopen.Open(ctx, t.TempDir(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

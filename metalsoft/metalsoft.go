@@ -16,7 +16,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/apierr"
-	"github.com/cloudmeter/cloudmeter/jsonrpc"
+	"github.com/cloudmeter/cloudmeter/internal/jsonrpc"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/jsonrpc"
+	"github.com/cloudmeter/cloudmeter/internal/jsonrpc"
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/report"
 )

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/storetest"
 	"github.com/cloudmeter/cloudmeter/postgres"
-	"github.com/cloudmeter/cloudmeter/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

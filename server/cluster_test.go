@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudmeter/cloudmeter/engine"
-	"github.com/cloudmeter/cloudmeter/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
@@ -219,7 +219,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	if accepted != events || duplicates != events {
 		t.Errorf("accepted %d and duplicates %d; want %d each (every event stored exactly once)", accepted, duplicates, events)
 	}
-	st, err := engine.Open(ctx, "", dbURL)
+	st, err := storeopen.Open(ctx, "", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

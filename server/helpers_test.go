@@ -6,7 +6,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
-	"github.com/cloudmeter/cloudmeter/engine"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -16,7 +16,7 @@ import (
 func seedStore(t *testing.T, dataDir, dbURL, label string) string {
 	t.Helper()
 	ctx := context.Background()
-	st, err := engine.Open(ctx, dataDir, dbURL)
+	st, err := storeopen.Open(ctx, dataDir, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/engine"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 60 * time.Second
 	}
-	store, err := engine.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
+	store, err := storeopen.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	log.Info("cloudmeter serving", "addr", addr, "store", engine.Describe(cfg.DataDir, cfg.DatabaseURL))
+	log.Info("cloudmeter serving", "addr", addr, "store", storeopen.Describe(cfg.DataDir, cfg.DatabaseURL))
 	if cfg.Started != nil {
 		cfg.Started(addr)
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/storetest"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
-	"github.com/cloudmeter/cloudmeter/storetest"
 )
 
 // TestStore runs the storage suite on SQLite in a temporary data directory.

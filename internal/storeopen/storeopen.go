@@ -1,6 +1,6 @@
-// Package engine chooses the storage engine: PostgreSQL when a database URL is given,
+// Package storeopen opens the store and chooses the storage engine: PostgreSQL when a database URL is given,
 // otherwise the embedded SQLite database in the data directory.
-package engine
+package storeopen
 
 import (
 	"context"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudmeter/cloudmeter/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

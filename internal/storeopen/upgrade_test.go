@@ -1,4 +1,4 @@
-package engine_test
+package storeopen_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/engine"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/migrations"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -62,7 +62,7 @@ func TestOpenUpgradesSpansFromTheLedger(t *testing.T) {
 	}
 	db.Close()
 
-	st, err := engine.Open(ctx, dir, "")
+	st, err := storeopen.Open(ctx, dir, "")
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
