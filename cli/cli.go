@@ -1,6 +1,8 @@
 // Package cli is cloudmeter's command line: it parses arguments with kong and runs the
-// subcommands (serve, demo, keys, prices, report, bench, migrate, rerate). Commands that
-// work on the database open it directly, so no server is needed.
+// subcommands (serve, demo, keys, prices, report, bench, migrate, rerate, version). Commands
+// that work on the database open it directly, so no server is needed. A bare `cloudmeter`
+// prints the main commands and points to --help, and exits with status 2 like any other
+// usage error.
 package cli
 
 import (
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -29,6 +32,8 @@ type Globals struct {
 
 // Root is the command tree.
 type Root struct {
+	VersionFlag kong.VersionFlag `name:"version" help:"Print the version, the commit and the Go version, then exit."`
+
 	Serve   ServeCmd   `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
 	Demo    DemoCmd    `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
 	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
@@ -37,9 +42,11 @@ type Root struct {
 	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
 	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
 	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
+	Version VersionCmd `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
 }
 
-// Main runs the command line and returns the exit code.
+// Main runs the command line and returns the exit code: 0 on success, 1 when a command
+// fails, 2 on a usage error (a bare `cloudmeter` included).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var root Root
 	exit := -1
@@ -50,9 +57,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.Exit(func(code int) { exit = code; panic(exitPanic{}) }),
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": ReadBuildInfo().String()},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "cloudmeter:", err)
+		return 2
+	}
+	if len(args) == 0 {
+		// Instead of kong's `expected one of "serve", "demo", ...`: a usage error all the same.
+		fmt.Fprintf(stderr, "cloudmeter: a command is needed: %s. Run `cloudmeter --help` for what each does.\n",
+			strings.Join(commandNames(parser), ", "))
 		return 2
 	}
 	code := func() (code int) {
@@ -83,6 +97,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type exitPanic struct{}
+
+// commandNames lists the top-level commands, in the order of Root.
+func commandNames(parser *kong.Kong) []string {
+	var names []string
+	for _, n := range parser.Model.Children {
+		if n.Type == kong.CommandNode && !n.Hidden {
+			names = append(names, n.Name)
+		}
+	}
+	return names
+}
 
 // StoreFlags choose the database.
 type StoreFlags struct {
