@@ -55,11 +55,30 @@ type StoredPriceBook struct {
 	CreatedAt int64
 }
 
-// Store is the storage of cloudmeter. Every engine implements it with the same
-// behaviour; the shared test suite (package storetest) holds them to it.
+// Store is the storage of cloudmeter: every role below, plus Ping and Close. Every
+// engine implements it with the same behaviour; the shared test suite (package
+// storetest) holds them to it, role by role. A new feature that needs storage adds a
+// role (a small interface embedded here) rather than growing one list of methods.
 //
 // Every method may return KindUnavailable when the database cannot be reached.
 type Store interface {
+	EventLedger
+	UsageStore
+	PriceBookStore
+	KeyStore
+	TrafficStore
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// EventLedger is the append-only record of events and the ratings kept from it: it
+// stores batches of events once each, atomically, and re-rates the products they touch.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type EventLedger interface {
 	// AppendEvents stores a batch of events atomically and re-rates the products it
 	// touches, with rate, in the same transaction. Events already stored with the same
 	// digest are counted as duplicates and not applied again. If any event's key is
@@ -70,7 +89,13 @@ type Store interface {
 	ProductEvents(ctx context.Context, productID int64) ([]Event, error)
 	// Rerate rates every stored product again with rate and returns how many it rated.
 	Rerate(ctx context.Context, rate RateFunc) (int, error)
+}
 
+// UsageStore reads what rating stored: usage spans, products' current views, users'
+// infrastructures and anomalies, for reports, invoices and lookups.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type UsageStore interface {
 	// Spans returns the spans of q.UserID that overlap [q.From, q.To], ordered by
 	// infrastructure, type, product and start.
 	Spans(ctx context.Context, q SpanQuery) ([]Span, error)
@@ -86,7 +111,13 @@ type Store interface {
 	DatacenterExists(ctx context.Context, name string) (bool, error)
 	// Anomalies returns stored anomalies, newest product first.
 	Anomalies(ctx context.Context, q AnomalyQuery) ([]Anomaly, error)
+}
 
+// PriceBookStore keeps the versions of the price book: each put adds a version, and
+// the newest one is the book in force.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type PriceBookStore interface {
 	// PutPriceBook stores a new version of the price book and returns it.
 	PutPriceBook(ctx context.Context, body []byte, now int64) (StoredPriceBook, error)
 	// PriceBook returns the newest price book version. Errors: KindNotFound when none.
@@ -95,7 +126,13 @@ type Store interface {
 	PriceBookVersion(ctx context.Context) (int64, error)
 	// PriceBookVersions lists the versions kept, newest first, without bodies.
 	PriceBookVersions(ctx context.Context) ([]StoredPriceBook, error)
+}
 
+// KeyStore keeps the API keys that authenticate callers, each found by the hash of the
+// key (the key itself is never stored).
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type KeyStore interface {
 	// CreateKey stores a new key. Errors: KindConflict when its ID or hash is taken.
 	CreateKey(ctx context.Context, k APIKey) error
 	// KeyByHash returns the live key with the given hash. Errors: KindKeyNotFound.
@@ -104,7 +141,13 @@ type Store interface {
 	Keys(ctx context.Context) ([]APIKey, error)
 	// RevokeKey revokes a key. Errors: KindNotFound.
 	RevokeKey(ctx context.Context, id string, now int64) error
+}
 
+// TrafficStore reads the metered traffic of waypoints: billed totals by measurement
+// period, sums for invoices, series for charts, and samples that nothing bills.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type TrafficStore interface {
 	// TrafficSums sums the billed traffic of a user's waypoints by direction over the
 	// measurement periods that start within [q.From, q.To], split at q.Cuts.
 	TrafficSums(ctx context.Context, q TrafficQuery) ([]TrafficSum, error)
@@ -118,9 +161,4 @@ type Store interface {
 	// provisioned waypoints, of one user (userID > 0: only products provisioned for that
 	// user) or of all.
 	UnbilledTraffic(ctx context.Context, userID int64) ([]UnbilledTraffic, error)
-
-	// Ping checks that the database answers.
-	Ping(ctx context.Context) error
-	// Close releases the store.
-	Close() error
 }

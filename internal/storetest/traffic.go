@@ -13,18 +13,19 @@ import (
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
-// trafficTests are the traffic cases of the suite, run by Run.
-var trafficTests = []struct {
-	name string
-	fn   func(t *testing.T, s cloudmeter.Store)
-}{
-	{"TrafficMatchesPureRating", testTrafficMatchesPureRating},
-	{"TrafficDuplicateCountsOnce", testTrafficDuplicate},
-	{"TrafficLateReadingTouchesOnlyItsWaypoint", testTrafficLate},
-	{"TrafficSumsWindowAndCuts", testTrafficSums},
-	{"TrafficSeries", testTrafficSeries},
-	{"TrafficOverflowIsRefused", testTrafficOverflow},
-	{"UnbilledTraffic", testUnbilledTraffic},
+// RunTraffic runs the cases of the TrafficStore role: stored periods against the pure
+// rating, duplicates, late readings, sums cut at price changes, series, overflow and
+// unbilled samples. open must return a new, empty store each time it is called.
+func RunTraffic(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
+	runTests(t, open, []suiteTest{
+		{"TrafficMatchesPureRating", testTrafficMatchesPureRating},
+		{"TrafficDuplicateCountsOnce", testTrafficDuplicate},
+		{"TrafficLateReadingTouchesOnlyItsWaypoint", testTrafficLate},
+		{"TrafficSumsWindowAndCuts", testTrafficSums},
+		{"TrafficSeries", testTrafficSeries},
+		{"TrafficOverflowIsRefused", testTrafficOverflow},
+		{"UnbilledTraffic", testUnbilledTraffic},
+	})
 }
 
 // testUnbilledTraffic: samples of a product never provisioned and of an instance are kept
