@@ -27,14 +27,14 @@ func AppendTime(b []byte, t int64) []byte {
 // ParseTime parses an RFC 3339 timestamp into whole UTC seconds, truncating any
 // fraction (DESIGN 2.1).
 //
-// Errors: KindTimestampInvalid naming field.
+// Errors: KindInvalid about SubjectTimestamp, naming field.
 func ParseTime(field, s string) (int64, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return 0, Errorf(KindTimestampInvalid, "%s: %s is not an RFC 3339 timestamp such as 2024-01-31T23:59:59Z", field, strconv.Quote(s))
+		return 0, Errorf(KindInvalid, "%s: %s is not an RFC 3339 timestamp such as 2024-01-31T23:59:59Z", field, strconv.Quote(s)).About(SubjectTimestamp)
 	}
 	if t.Year() < 1970 || t.Year() > 9999 {
-		return 0, Errorf(KindTimestampInvalid, "%s: %s is outside the years 1970 to 9999", field, strconv.Quote(s))
+		return 0, Errorf(KindInvalid, "%s: %s is outside the years 1970 to 9999", field, strconv.Quote(s)).About(SubjectTimestamp)
 	}
 	return t.Unix(), nil
 }

@@ -135,7 +135,7 @@ func StartServerOn(ctx context.Context, dataDir, databaseURL string, maxBatch in
 	if err != nil {
 		return nil, err
 	}
-	key, _, err := service.New(st, service.Options{}).CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "bench")
+	key, _, err := service.New(st, service.Options{}).CreateKey(ctx, service.SystemKey, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "bench")
 	st.Close()
 	if err != nil {
 		return nil, err

@@ -181,7 +181,7 @@ func (c *RerateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
-	n, err := svc.Rerate(g.Ctx)
+	n, err := svc.Rerate(g.Ctx, service.SystemKey)
 	if err != nil {
 		return err
 	}

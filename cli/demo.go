@@ -97,7 +97,7 @@ func (c *DemoCmd) Run(g *Globals) (err error) {
 	bar.Finish()
 	elapsed := time.Since(started)
 
-	key, k, err := svc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "cloudmeter demo")
+	key, k, err := svc.CreateKey(ctx, service.SystemKey, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, "cloudmeter demo")
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (c *KeysCreateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
-	plain, k, err := svc.CreateKey(g.Ctx, c.User, perms, c.Label)
+	plain, k, err := svc.CreateKey(g.Ctx, service.SystemKey, c.User, perms, c.Label)
 	if err != nil {
 		return err
 	}

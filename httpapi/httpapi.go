@@ -1,7 +1,7 @@
-// Package httpapi serves cloudmeter's native REST API under /api/v1/, its OpenAPI
-// description at /openapi.yaml, and mounts the other surfaces (the MetalSoft-compatible
-// JSON-RPC API, health, readiness and metrics) on one ServeMux. Every route is
-// registered in New. Handlers are thin: decode, call package service, encode.
+// Package httpapi serves cloudmeter's native REST API under /api/v1/ and holds its
+// OpenAPI description (served by the server at /openapi.yaml) and its error table. Every
+// route is registered in Handler; unknown routes, wrong methods and panics are answered
+// in the native error shape. Handlers are thin: decode, call package service, encode.
 package httpapi
 
 import (
@@ -12,13 +12,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/apierr"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/ledger"
-	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -50,62 +50,81 @@ type API struct {
 type Hooks struct {
 	// Ingested is called after each committed batch.
 	Ingested func(res cloudmeter.AppendResult)
-	// Ready reports whether the server can serve (the database answers).
-	Ready func(r *http.Request) error
-	// Metrics serves /metrics; nil leaves it out.
-	Metrics http.Handler
 }
 
-// New registers every route on a new ServeMux and returns it, wrapped so that unknown
-// routes and wrong methods are answered in the native JSON error shape.
-func New(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) http.Handler {
+// Prefix is where the native API is mounted.
+const Prefix = "/api/v1/"
+
+// Handler returns the native REST API: every route under Prefix, registered here, and an
+// answer in the native error shape to unknown routes, wrong methods and panics.
+func Handler(svc *service.Service, log *slog.Logger, limits Limits, hooks Hooks) http.Handler {
 	if limits.MaxBodyBytes <= 0 {
 		limits.MaxBodyBytes = DefaultLimits.MaxBodyBytes
 	}
 	if limits.MaxBatchEvents <= 0 {
 		limits.MaxBatchEvents = DefaultLimits.MaxBatchEvents
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	a := &API{svc: svc, log: log, limits: limits, hooks: hooks}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/events", a.auth(a.postEvents))
-	mux.HandleFunc("GET /api/v1/prices", a.auth(a.getPrices))
-	mux.HandleFunc("PUT /api/v1/prices", a.auth(a.putPrices))
-	mux.HandleFunc("GET /api/v1/anomalies", a.auth(a.getAnomalies))
-	mux.HandleFunc("GET /api/v1/resources/{product_id}", a.auth(a.getResource))
-	mux.HandleFunc("GET /api/v1/resources/{product_id}/traffic", a.auth(a.getTraffic))
-	mux.HandleFunc("GET /api/v1/users/{user_id}/utilization", a.auth(a.getUtilization))
-	mux.HandleFunc("GET /api/v1/keys", a.auth(a.getKeys))
-	mux.HandleFunc("POST /api/v1/keys", a.auth(a.postKey))
-	mux.HandleFunc("DELETE /api/v1/keys/{id}", a.auth(a.deleteKey))
-	mux.Handle("POST "+metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log))
-	mux.Handle(metalsoft.Path, metalsoft.Handler(svc, limits.MaxBodyBytes, log)) // answers 405 to other methods
-	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/yaml")
-		w.Write(OpenAPI)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if hooks.Ready != nil {
-			if err := hooks.Ready(r); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": cloudmeter.MessageOf(err)})
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-	if hooks.Metrics != nil {
-		mux.Handle("GET /metrics", hooks.Metrics)
+	for _, rt := range a.routes() {
+		mux.HandleFunc(rt.pattern, a.auth(rt.handle))
 	}
-	return a.notFound(mux)
+	return Dispatch(mux, log)
 }
 
-// notFound answers what the mux matches with no route (404) or with a route of another
-// method (405, with its Allow header) as JSON errors.
-func (a *API) notFound(mux *http.ServeMux) http.Handler {
+type route struct {
+	pattern string
+	handle  keyHandler
+}
+
+// routes is the native API's route table; every route needs a key.
+func (a *API) routes() []route {
+	return []route{
+		{"POST /api/v1/events", a.postEvents},
+		{"GET /api/v1/prices", a.getPrices},
+		{"PUT /api/v1/prices", a.putPrices},
+		{"GET /api/v1/anomalies", a.getAnomalies},
+		{"GET /api/v1/resources/{product_id}", a.getResource},
+		{"GET /api/v1/resources/{product_id}/traffic", a.getTraffic},
+		{"GET /api/v1/users/{user_id}/utilization", a.getUtilization},
+		{"GET /api/v1/keys", a.getKeys},
+		{"POST /api/v1/keys", a.postKey},
+		{"DELETE /api/v1/keys/{id}", a.deleteKey},
+	}
+}
+
+// Routes lists the route patterns Handler serves ("METHOD /path").
+func Routes() []string {
+	var a API
+	var out []string
+	for _, rt := range a.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+// Dispatch serves the routes of mux in the native shape: it records the matched route
+// pattern for the access log and metrics, answers a path no route matches with 404 and
+// a route of another method with 405 (and its Allow header), and answers a panic with
+// a logged 500, all as native JSON errors. The operations endpoints use it too.
+func Dispatch(mux *http.ServeMux, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				WriteError(log, w, r, cloudmeter.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack())))
+			}
+		}()
 		if _, pattern := mux.Handler(r); pattern != "" {
+			reqinfo.SetRoute(r.Context(), pattern)
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -113,12 +132,10 @@ func (a *API) notFound(mux *http.ServeMux) http.Handler {
 		h, _ := mux.Handler(r)
 		h.ServeHTTP(probe, r)
 		if probe.code == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", probe.header.Get("Allow"))
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
-				Message: fmt.Sprintf("%s %s: method not allowed; allowed: %s", r.Method, r.URL.Path, probe.header.Get("Allow"))}})
+			writeMethodNotAllowed(w, r, probe.header.Get("Allow"))
 			return
 		}
-		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
+		WriteError(log, w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
 	})
 }
 
@@ -146,36 +163,13 @@ func (a *API) auth(h keyHandler) http.HandlerFunc {
 	}
 }
 
-// errorBody is the native error shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Details any    `json:"details,omitempty"`
-}
-
-// fail answers err with its mapped status; unknown errors are logged and shown as
-// "internal error".
+// fail answers err in the native error shape.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	m := apierr.For(err)
-	if m.HTTPStatus >= 500 {
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	body := errorBody{Error: errorDetail{Code: m.Reason, Message: cloudmeter.MessageOf(err)}}
-	var ce *cloudmeter.Error
-	if errors.As(err, &ce) && m.HTTPStatus < 500 {
-		body.Error.Details = ce.Details
-	}
-	if m.HTTPStatus == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="cloudmeter"`)
-	}
-	writeJSON(w, m.HTTPStatus, body)
+	WriteError(a.log, w, r, err)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as indented JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -226,7 +220,7 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, key cloudmeter.
 	if a.hooks.Ingested != nil {
 		a.hooks.Ingested(res)
 	}
-	writeJSON(w, http.StatusOK, ingestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, RatedProducts: len(res.Rated)})
+	WriteJSON(w, http.StatusOK, ingestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, RatedProducts: len(res.Rated)})
 }
 
 func (a *API) getPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
@@ -256,7 +250,7 @@ func (a *API) putPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": b.Version, "currency": b.Currency, "entries": len(b.Entries)})
+	WriteJSON(w, http.StatusOK, map[string]any{"version": b.Version, "currency": b.Currency, "entries": len(b.Entries)})
 }
 
 // queryInt reads an optional integer query parameter.
@@ -315,7 +309,7 @@ func (a *API) getAnomalies(w http.ResponseWriter, r *http.Request, key cloudmete
 		out[i] = anomalyJSON{ProductID: an.ProductID, UserID: an.UserID, Kind: string(an.Kind), Message: an.Message,
 			EventSource: an.EventSource, EventID: an.EventID, Time: cloudmeter.FormatTime(an.Time)}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"anomalies": out})
+	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": out})
 }
 
 type segmentJSON struct {
@@ -362,7 +356,7 @@ func (a *API) getResource(w http.ResponseWriter, r *http.Request, key cloudmeter
 	if res.DeletedAt != 0 {
 		out["deleted_at"] = cloudmeter.FormatTime(res.DeletedAt)
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (a *API) getUtilization(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
@@ -430,7 +424,7 @@ func (a *API) getKeys(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 	for i, k := range keys {
 		out[i] = toKeyJSON(k)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	WriteJSON(w, http.StatusOK, map[string]any{"keys": out})
 }
 
 func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
@@ -459,14 +453,14 @@ func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 		a.fail(w, r, err)
 		return
 	}
-	plain, k, err := a.svc.CreateKey(r.Context(), in.UserID, perms, in.Label)
+	plain, k, err := a.svc.CreateKey(r.Context(), key, in.UserID, perms, in.Label)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	out := toKeyJSON(k)
 	out.Key = plain
-	writeJSON(w, http.StatusCreated, out)
+	WriteJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {

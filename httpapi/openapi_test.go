@@ -3,11 +3,11 @@ package httpapi_test
 // The OpenAPI document (openapi.yaml) is held to the code three ways:
 //
 //  1. TestOpenAPIRoutes: the set of (method, path) the document describes equals the set
-//     of routes httpapi.New registers, read from the package's source (every
-//     mux.Handle/HandleFunc call) and confirmed at run time with ServeMux.Handler. A
-//     route added without its description, or described but not served, fails.
+//     of routes of the assembled router (server.NewRouter: every surface's route table),
+//     confirmed at run time: a request for each documented operation reaches its own
+//     route. A route added without its description, or described but not served, fails.
 //  2. TestOpenAPIExercise: every documented operation is called on a real server
-//     (httpapi.New over a real store: SQLite in a temporary directory, then a fresh
+//     (server.NewRouter over a real store: SQLite in a temporary directory, then a fresh
 //     database on a real PostgreSQL server from package pgtest); each answer's status
 //     must be one the document lists for the operation, and its body must validate against
 //     the documented schema. On each engine, every documented status (but 500 and 503,
@@ -21,16 +21,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -45,28 +41,18 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/apierr"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // TestMain stops the PostgreSQL server pgtest started, if any, when the tests end.
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// catchAll lists the method-less prefix patterns of httpapi.New that are not routes but
-// answers for what no route matches. Each must be explained here.
-var catchAll = map[string]string{
-	// "/api/v1/": "answers 404 not_found for every unknown native route",
-}
-
-// sourceConstants are the identifiers route patterns may be built from in httpapi's source.
-var sourceConstants = map[string]string{
-	"metalsoft.Path": metalsoft.Path,
-}
 
 var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -451,107 +437,6 @@ func mediaType(ct string) string {
 func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
 
 // ---------------------------------------------------------------------------------------
-// The routes of httpapi.New, read from the package's source.
-
-// sourcePatterns returns the first argument of every Handle and HandleFunc call in the
-// package's non-test Go files.
-func sourcePatterns(t *testing.T) []string {
-	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	consts := map[string]string{}
-	for k, v := range sourceConstants {
-		consts[k] = v
-	}
-	var parsed []*ast.File
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		parsed = append(parsed, f)
-		// Package-level string constants may name patterns too.
-		for _, decl := range f.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, n := range vs.Names {
-					if i < len(vs.Values) {
-						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							consts[n.Name], _ = strconv.Unquote(lit.Value)
-						}
-					}
-				}
-			}
-		}
-	}
-	var out []string
-	for _, f := range parsed {
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(call.Args) != 2 {
-				return true
-			}
-			p, err := evalString(call.Args[0], consts)
-			if err != nil {
-				t.Errorf("%s: cannot read the route pattern of %s: %v (teach sourceConstants in openapi_test.go)",
-					fset.Position(call.Pos()), sel.Sel.Name, err)
-				return true
-			}
-			out = append(out, p)
-			return true
-		})
-	}
-	if len(out) == 0 {
-		t.Fatal("no Handle/HandleFunc call found in package httpapi: the route scan is broken")
-	}
-	return out
-}
-
-func evalString(e ast.Expr, consts map[string]string) (string, error) {
-	switch x := e.(type) {
-	case *ast.BasicLit:
-		if x.Kind == token.STRING {
-			return strconv.Unquote(x.Value)
-		}
-	case *ast.ParenExpr:
-		return evalString(x.X, consts)
-	case *ast.BinaryExpr:
-		if x.Op == token.ADD {
-			a, err := evalString(x.X, consts)
-			if err != nil {
-				return "", err
-			}
-			b, err := evalString(x.Y, consts)
-			return a + b, err
-		}
-	case *ast.Ident:
-		if v, ok := consts[x.Name]; ok {
-			return v, nil
-		}
-	case *ast.SelectorExpr:
-		if id, ok := x.X.(*ast.Ident); ok {
-			if v, ok := consts[id.Name+"."+x.Sel.Name]; ok {
-				return v, nil
-			}
-		}
-	}
-	return "", fmt.Errorf("unsupported expression %T", e)
-}
-
 // splitPattern splits a ServeMux pattern into its method ("" for any) and path, with
 // {name...} wildcards written as OpenAPI's {name}.
 func splitPattern(p string) (method, path string) {
@@ -646,42 +531,35 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 	}
 
+	e := newEnv(t, "sqlite") // routing does not depend on the engine
 	registered := map[string]bool{}
-	for _, p := range sourcePatterns(t) {
-		method, path := splitPattern(p)
-		switch {
-		case method != "":
-			registered[method+" "+path] = true
-		case catchAll[path] != "":
-			// not a route: explained in catchAll
-		case documentedPaths[path]:
-			// a method-less registration of a documented path (the JSON-RPC endpoint
-			// answers 405 to methods other than POST)
-		default:
-			t.Errorf("httpapi.New registers %q for every method: document its path in openapi.yaml, or explain it in catchAll", p)
+	for _, p := range e.router.Routes() {
+		if method, _ := splitPattern(p); method == "" {
+			t.Errorf("the router serves %q for every method: a route names its method", p)
 		}
+		registered[p] = true
 	}
 	for key := range registered {
 		if !documented[key] {
-			t.Errorf("route %q is registered in httpapi.New but not described in httpapi/openapi.yaml", key)
+			t.Errorf("route %q is served by the router but not described in httpapi/openapi.yaml", key)
 		}
 	}
 	for key := range documented {
 		if !registered[key] {
-			t.Errorf("openapi.yaml describes %q, which httpapi.New does not register", key)
+			t.Errorf("openapi.yaml describes %q, which the router does not serve", key)
 		}
 	}
 
-	// At run time, every documented operation reaches its own pattern: the ServeMux
-	// records the pattern it matched in the request. The requests carry no key, so the
-	// API answers them without doing anything.
-	e := newEnv(t, "sqlite") // routing does not depend on the engine
+	// At run time, every documented operation reaches its own route: the surface records
+	// the route it matched for the access log. The requests carry no key, so the API
+	// answers them without doing anything.
 	for key, op := range d.ops {
 		method, path := splitPattern(key)
-		req := httptest.NewRequest(method, d.sampleURL(t, op, path), strings.NewReader("{}"))
+		ctx, info := reqinfo.New(context.Background())
+		req := httptest.NewRequestWithContext(ctx, method, d.sampleURL(t, op, path), strings.NewReader("{}"))
 		e.handler.ServeHTTP(httptest.NewRecorder(), req)
-		if req.Pattern != key {
-			t.Errorf("%s: a request for %s %s is routed to pattern %q", key, method, req.URL.Path, req.Pattern)
+		if got := info.Route(); got != key {
+			t.Errorf("%s: a request for %s %s is routed to %q", key, method, req.URL.Path, got)
 		}
 	}
 }
@@ -691,6 +569,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 
 type env struct {
 	handler  http.Handler
+	router   *server.Router
 	srv      *httptest.Server
 	svc      *service.Service
 	keys     map[string]string
@@ -733,17 +612,19 @@ func newEnv(t *testing.T, eng string) *env {
 	e := &env{svc: service.New(st, service.Options{}), keys: map[string]string{}, vars: map[string]string{}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudmeter_test_total", Help: "A counter."}))
-	e.handler = httpapi.New(e.svc, slog.New(slog.NewTextHandler(logWriter{t}, nil)),
-		httpapi.Limits{MaxBodyBytes: testMaxBody, MaxBatchEvents: testMaxEvents},
-		httpapi.Hooks{
-			Ready: func(r *http.Request) error {
-				if e.notReady.Load() {
-					return cloudmeter.Errorf(cloudmeter.KindUnavailable, "the database is not reachable")
-				}
-				return st.Ping(r.Context())
-			},
-			Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		})
+	e.router = server.NewRouter(server.Surfaces{
+		Service: e.svc,
+		Logger:  slog.New(slog.NewTextHandler(logWriter{t}, nil)),
+		Limits:  httpapi.Limits{MaxBodyBytes: testMaxBody, MaxBatchEvents: testMaxEvents},
+		Ready: func(ctx context.Context) error {
+			if e.notReady.Load() {
+				return cloudmeter.Errorf(cloudmeter.KindUnavailable, "the database is not reachable")
+			}
+			return st.Ping(ctx)
+		},
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	})
+	e.handler = e.router
 	e.srv = httptest.NewServer(e.handler)
 	t.Cleanup(e.srv.Close)
 	for name, k := range map[string]struct {
@@ -755,7 +636,7 @@ func newEnv(t *testing.T, eng string) *env {
 		"reader":   {2, []cloudmeter.Permission{cloudmeter.PermUtilizationReportsRead, cloudmeter.PermPricesRead}},
 		"stranger": {3, []cloudmeter.Permission{cloudmeter.PermPricesRead}},
 	} {
-		plain, _, err := e.svc.CreateKey(ctx, k.user, k.perms, name)
+		plain, _, err := e.svc.CreateKey(ctx, service.SystemKey, k.user, k.perms, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1240,13 +1121,20 @@ func exercise(t *testing.T, eng string) {
 	}
 	// The document knows every code and reason of the error table.
 	reasons := errorReasons(t, d)
-	for _, k := range apierr.Kinds() {
-		m := apierr.For(cloudmeter.Errorf(k, "x"))
-		if !slices.Contains(codes, m.RPCCode) {
-			t.Errorf("apierr maps %s to JSON-RPC code %d, which MetalSoftErrorCode does not list", k, m.RPCCode)
-		}
-		if !slices.Contains(reasons, m.Reason) {
-			t.Errorf("apierr maps %s to the error code %q, which the Error schema does not list", k, m.Reason)
+	for _, k := range cloudmeter.Kinds() {
+		for _, subj := range cloudmeter.Subjects() {
+			err := cloudmeter.Errorf(k, "x").About(subj)
+			if c := metalsoft.ErrorCode(err); !slices.Contains(codes, c) {
+				t.Errorf("metalsoft maps %s about %q to JSON-RPC code %d, which MetalSoftErrorCode does not list", k, subj, c)
+			}
+			rec := httptest.NewRecorder()
+			httpapi.WriteError(slog.New(slog.DiscardHandler), rec, httptest.NewRequest("GET", "/", nil), err)
+			var body struct {
+				Error struct{ Code string } `json:"error"`
+			}
+			if json.Unmarshal(rec.Body.Bytes(), &body); !slices.Contains(reasons, body.Error.Code) {
+				t.Errorf("the native API answers %s with the error code %q, which the Error schema does not list", k, body.Error.Code)
+			}
 		}
 	}
 }

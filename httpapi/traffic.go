@@ -68,5 +68,5 @@ func (a *API) getTraffic(w http.ResponseWriter, r *http.Request, key cloudmeter.
 		out.Points[i] = trafficPointJSON{Start: cloudmeter.FormatTime(p.Start), DownloadBytes: p.Download, UploadBytes: p.Upload,
 			DownloadGBytes: money.FormatGB4(money.GBFromBytes(p.Download)), UploadGBytes: money.FormatGB4(money.GBFromBytes(p.Upload)), Samples: p.Samples}
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }

@@ -40,7 +40,7 @@ func (f *fakeStore) KeyByHash(_ context.Context, hash string) (cloudmeter.APIKey
 	if k, ok := f.keys[hash]; ok {
 		return k, nil
 	}
-	return cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindKeyNotFound, "API key not found")
+	return cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindNotFound, "API key not found").About(cloudmeter.SubjectAPIKey)
 }
 
 func (f *fakeStore) UserExists(_ context.Context, user int64) (bool, error) {

@@ -12,35 +12,48 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/apierr"
 	"github.com/cloudmeter/cloudmeter/internal/jsonrpc"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
-// Path is where the API is served.
-const Path = "/api/developer/developer"
+// Path is where the API is served; Prefix is what the router mounts it under, so that
+// other paths there are answered in this API's error shape too.
+const (
+	Path   = "/api/developer/developer"
+	Prefix = "/api/developer/"
+)
+
+// route is the one route of the API, recorded for the access log and metrics.
+const route = "POST " + Path
+
+// Routes lists the route patterns Handler serves ("METHOD /path").
+func Routes() []string { return []string{route} }
 
 type keyCtx struct{}
 
-// Handler returns the JSON-RPC handler over svc.
+// Handler returns the JSON-RPC API over svc, for every path under Prefix: Path answers
+// calls (and 405 to methods other than POST), any other path a JSON-RPC error with
+// status 404. A panic is answered with -32603, like any internal error.
 func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
 	s := jsonrpc.NewServer()
 	if maxBody > 0 {
 		s.MaxBodyBytes = maxBody
 	}
 	s.Logger = log
-	if log == nil {
-		log = slog.Default()
-	}
 	s.ErrorMapper = func(err error) *jsonrpc.Error {
-		m := apierr.For(err)
-		if m.RPCCode == jsonrpc.CodeInternalError {
+		code := ErrorCode(err)
+		if code == jsonrpc.CodeInternalError {
 			return nil // logged by the server and answered "internal error"
 		}
-		if m.HTTPStatus >= 500 {
+		if code == CodeUnavailable {
 			// The database is unavailable: the client gets the reason, the log the cause too.
 			args := []any{"err", err}
 			if cause := errors.Unwrap(err); cause != nil {
@@ -48,7 +61,7 @@ func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler
 			}
 			log.Error("JSON-RPC call failed", args...)
 		}
-		return &jsonrpc.Error{Code: m.RPCCode, Message: cloudmeter.MessageOf(err)}
+		return &jsonrpc.Error{Code: code, Message: cloudmeter.MessageOf(err)}
 	}
 	s.Before = func(r *http.Request) (context.Context, error) {
 		key, err := svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
@@ -60,7 +73,24 @@ func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler
 	a := &api{svc: svc}
 	s.Register("resource_utilization_detailed", a.detailed)
 	s.Register("resource_utilization_summary", a.summary)
-	return s
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic in JSON-RPC handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				jsonrpc.WriteError(w, http.StatusInternalServerError, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"})
+			}
+		}()
+		if r.URL.Path != Path {
+			jsonrpc.WriteError(w, http.StatusNotFound, &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest,
+				Message: "Invalid Request: " + r.URL.Path + " is no JSON-RPC endpoint; send calls to " + Path})
+			return
+		}
+		reqinfo.SetRoute(r.Context(), route)
+		s.ServeHTTP(w, r)
+	})
 }
 
 type api struct{ svc *service.Service }
@@ -90,10 +120,6 @@ func arg(p jsonrpc.Params, i int, names []string) (json.RawMessage, bool) {
 
 func invalidParams(msg string) error {
 	return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Invalid params: " + msg}
-}
-
-func typeMismatch(name, want string) error {
-	return cloudmeter.Errorf(cloudmeter.KindTypeMismatch, "parameter %s: must be %s", name, want)
 }
 
 // request reads (user, start, end, infrastructure_ids=null, datacenter_names=null).

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,27 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./metalsoft -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\ngot  %s\nwant %s", path, got, want)
-	}
-}
 
 const seedWindow = `"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"`
 
@@ -75,7 +53,7 @@ func decode(t *testing.T, body []byte) answer {
 func TestSeedReport(t *testing.T) {
 	api := newTestAPI(t, seedSpans())
 	body := api.call(t, readKey, `{"id":null, "jsonrpc": 2.0, "method": "resource_utilization_detailed", "params": [1,`+seedWindow+`]}`)
-	golden(t, "seed_detailed.golden", body)
+	testutil.Golden(t, "testdata/seed_detailed.golden", body)
 
 	a := decode(t, body)
 	if a.Error != nil || string(a.ID) != "null" {
@@ -348,7 +326,7 @@ func TestOddValues(t *testing.T) {
 	}
 	api := newTestAPI(t, spans)
 	body := api.call(t, adminKey, detailedCall(`[1,`+seedWindow+`]`))
-	golden(t, "odd_values.golden", body)
+	testutil.Golden(t, "testdata/odd_values.golden", body)
 	var res struct {
 		Detailed map[string]map[string][]map[string]any `json:"detailed_report"`
 	}
@@ -390,7 +368,7 @@ func TestSummaryCounts(t *testing.T) {
 	}
 	api := newTestAPI(t, spans)
 	body := api.call(t, adminKey, summaryCall(`[1,`+seedWindow+`]`))
-	golden(t, "summary_counts.golden", body)
+	testutil.Golden(t, "testdata/summary_counts.golden", body)
 	var res struct {
 		Summary map[string]map[string]struct {
 			Cost      string `json:"cost"`

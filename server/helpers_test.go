@@ -22,7 +22,7 @@ func seedStore(t *testing.T, dataDir, dbURL, label string) string {
 	}
 	defer st.Close()
 	svc := service.New(st, service.Options{})
-	key, _, err := svc.CreateKey(ctx, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, label)
+	key, _, err := svc.CreateKey(ctx, service.SystemKey, 1, []cloudmeter.Permission{cloudmeter.PermAdmin}, label)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -77,16 +79,15 @@ func Run(ctx context.Context, cfg Config) error {
 			Help: "Ingest batches waiting for the writer (SQLite)."},
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
-	mux := httpapi.New(svc, log, cfg.Limits, httpapi.Hooks{
+	router := NewRouter(Surfaces{
+		Service: svc,
+		Logger:  log,
+		Limits:  cfg.Limits,
 		Ingested: func(res cloudmeter.AppendResult) {
 			m.events.WithLabelValues("accepted").Add(float64(res.Accepted))
 			m.events.WithLabelValues("duplicate").Add(float64(res.Duplicates))
 		},
-		Ready: func(r *http.Request) error {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			return store.Ping(ctx)
-		},
+		Ready:   store.Ping,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 	})
 
@@ -95,7 +96,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return cloudmeter.Errorf(cloudmeter.KindUnavailable, "listen on %s: %v", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           m.instrument(recoverer(log, withDeadline(cfg.RequestTimeout, mux))),
+		Handler:           observe(log, m, recoverer(log, withDeadline(cfg.RequestTimeout, router))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -124,7 +125,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// recoverer turns a panic in a handler into a logged 500 with no details.
+// recoverer is the last resort for a panic outside every surface's own handler (each
+// surface answers its own panics in its own error shape): a logged 500 in the native
+// shape, through the same encoder as every other native error.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -132,10 +135,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusInternalServerError)
-				w.Write([]byte(`{"error":{"code":"internal","message":"internal error"}}` + "\n"))
+				httpapi.WriteError(log, w, r, cloudmeter.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack())))
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -180,19 +180,26 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// instrument counts requests by route pattern (never the raw path, which would make
-// label values unbounded).
-func (m *metrics) instrument(next http.Handler) http.Handler {
+// observe writes one access log line per request (method, route pattern, status,
+// duration, the id of the key it was authenticated with; never the key, a query string
+// or a body) and counts it in the metrics by route pattern (never the raw path, which
+// would make label values unbounded).
+func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx, info := reqinfo.New(r.Context())
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		elapsed := time.Since(start)
+		route, code := info.Route(), max(sw.code, 200)
+		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if code >= 500 {
+			level = slog.LevelError
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(max(sw.code, 200))).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		log.LogAttrs(ctx, level, "request", slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", code), slog.Duration("duration", elapsed), slog.String("key", info.KeyID()))
 	})
 }
 

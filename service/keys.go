@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 )
 
 // HashKey returns the stored form of an API key: the hex SHA-256 of the whole key. Keys
@@ -21,8 +22,8 @@ func HashKey(key string) string {
 
 // Authenticate checks an Authorization header value ("Bearer <key>").
 //
-// Errors: KindUnauthenticated when there is no key; KindKeyNotFound when it matches no
-// live key.
+// Errors: KindUnauthenticated when there is no key, and about SubjectAPIKey when it
+// matches no live key.
 func (s *Service) Authenticate(ctx context.Context, authorization string) (cloudmeter.APIKey, error) {
 	raw := strings.TrimSpace(authorization)
 	if raw == "" {
@@ -37,19 +38,33 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (cloud
 
 // AuthenticateKey checks a bare API key.
 //
-// Errors: KindUnauthenticated when empty; KindKeyNotFound when it matches no live key.
+// Errors: KindUnauthenticated when empty, and about SubjectAPIKey when it matches no
+// live key.
 func (s *Service) AuthenticateKey(ctx context.Context, key string) (cloudmeter.APIKey, error) {
 	if key == "" {
 		return cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindUnauthenticated, "not authenticated: no API key was sent")
 	}
-	return s.store.KeyByHash(ctx, HashKey(key))
+	k, err := s.store.KeyByHash(ctx, HashKey(key))
+	if cloudmeter.KindOf(err) == cloudmeter.KindNotFound {
+		return cloudmeter.APIKey{}, &cloudmeter.Error{Kind: cloudmeter.KindUnauthenticated, Subject: cloudmeter.SubjectAPIKey,
+			Message: cloudmeter.MessageOf(err), Err: err}
+	}
+	if err != nil {
+		return cloudmeter.APIKey{}, err
+	}
+	reqinfo.SetKey(ctx, k.ID)
+	return k, nil
 }
 
 // CreateKey makes a new key for user with the given permissions and returns the key
 // itself, which is shown once and never stored.
 //
-// Errors: KindInvalid for a bad user id or no permissions.
-func (s *Service) CreateKey(ctx context.Context, userID int64, perms []cloudmeter.Permission, label string) (string, cloudmeter.APIKey, error) {
+// Errors: KindForbidden when the caller is not an admin; KindInvalid for a bad user id
+// or no permissions.
+func (s *Service) CreateKey(ctx context.Context, caller cloudmeter.APIKey, userID int64, perms []cloudmeter.Permission, label string) (string, cloudmeter.APIKey, error) {
+	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
+		return "", cloudmeter.APIKey{}, err
+	}
 	if userID <= 0 {
 		return "", cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindInvalid, "user: must be a user id above 0")
 	}
@@ -85,6 +100,7 @@ func (s *Service) RevokeKey(ctx context.Context, key cloudmeter.APIKey, id strin
 	return s.store.RevokeKey(ctx, id, s.Now())
 }
 
-// SystemKey is the authority of the operator at the command line, who works on the
-// database directly: every permission, no user of its own.
+// SystemKey is the caller the command line acts as: the operator, who works on the
+// database directly, with every permission and no user of its own. It is never stored
+// and no request can authenticate as it.
 var SystemKey = cloudmeter.APIKey{ID: "system", Permissions: []cloudmeter.Permission{cloudmeter.PermAdmin}}

@@ -24,7 +24,7 @@ type ReportRequest struct {
 
 // Validate checks the window and the user id.
 //
-// Errors: KindInvalid, KindWindowTooLong.
+// Errors: KindInvalid (about SubjectReportWindow when the window is too long).
 func (r ReportRequest) Validate(limits Limits) error {
 	if r.UserID <= 0 {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "user: must be a user id above 0")
@@ -33,8 +33,8 @@ func (r ReportRequest) Validate(limits Limits) error {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "end: %s is before start %s", cloudmeter.FormatTime(r.End), cloudmeter.FormatTime(r.Start))
 	}
 	if time.Unix(r.Start, 0).UTC().AddDate(limits.MaxReportYears, 0, 0).Unix() < r.End {
-		return cloudmeter.Errorf(cloudmeter.KindWindowTooLong, "the report spans more than %d years: from %s to %s", limits.MaxReportYears,
-			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End))
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "the report spans more than %d years: from %s to %s", limits.MaxReportYears,
+			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End)).About(cloudmeter.SubjectReportWindow)
 	}
 	return nil
 }
@@ -42,9 +42,9 @@ func (r ReportRequest) Validate(limits Limits) error {
 // Utilization reports a user's usage and cost over a window, priced with the book in
 // force and clipped to now.
 //
-// Errors: KindForbidden when the key may not read the user; KindInvalid,
-// KindWindowTooLong for a bad window; KindUserNotFound, KindInfrastructureNotFound,
-// KindDatacenterNotFound for unknown names.
+// Errors: KindForbidden when the key may not read the user; KindInvalid for a bad
+// window (about SubjectReportWindow when it is too long); KindNotFound about
+// SubjectUser, SubjectInfrastructure or SubjectDatacenter for unknown names.
 func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req ReportRequest) (*report.Utilization, error) {
 	now := s.Now()
 	if err := req.Validate(s.limits); err != nil {
@@ -59,7 +59,7 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 		return nil, err
 	}
 	if !ok {
-		return nil, cloudmeter.Errorf(cloudmeter.KindUserNotFound, "user %d not found", req.UserID)
+		return nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "user %d not found", req.UserID).About(cloudmeter.SubjectUser)
 	}
 	infras, err := s.store.Infrastructures(ctx, req.UserID)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 			found = found || inf.ID == id
 		}
 		if !found {
-			return nil, cloudmeter.Errorf(cloudmeter.KindInfrastructureNotFound, "infrastructure %d not found for user %d", id, req.UserID)
+			return nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "infrastructure %d not found for user %d", id, req.UserID).About(cloudmeter.SubjectInfrastructure)
 		}
 	}
 	for _, dc := range req.Datacenters {
@@ -80,7 +80,7 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 			return nil, err
 		}
 		if !ok {
-			return nil, cloudmeter.Errorf(cloudmeter.KindDatacenterNotFound, "datacenter %q not found", dc)
+			return nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "datacenter %q not found", dc).About(cloudmeter.SubjectDatacenter)
 		}
 	}
 	book, err := s.currentBook(ctx)

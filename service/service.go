@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/pricebook"
 	"github.com/cloudmeter/cloudmeter/rating"
 )
@@ -65,32 +64,10 @@ func (s *Service) Store() cloudmeter.Store { return s.store }
 // Now returns the service clock's current second.
 func (s *Service) Now() int64 { return s.now().Unix() }
 
-// Rate is the RateFunc the service stores ratings with: it completes the typed fields
-// of events read back from storage and meters them.
-func Rate(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
-	var bad []cloudmeter.Anomaly
-	ok := events[:0:0]
-	for _, e := range events {
-		if e.Digest != "" && e.Provision == nil && e.State == "" && e.Traffic == nil && len(e.Data) > 0 && e.Attributes == (cloudmeter.Attributes{}) {
-			if err := ledger.DecodeData(&e); err != nil {
-				// Stored events were validated on the way in; one that no longer decodes is
-				// shown, never dropped silently.
-				bad = append(bad, cloudmeter.Anomaly{ProductID: productID, Kind: cloudmeter.AnomalyNotApplicable,
-					Message: "stored event no longer decodes: " + err.Error(), EventSource: e.Source, EventID: e.ID, Time: e.Time})
-				continue
-			}
-		}
-		ok = append(ok, e)
-	}
-	r := rating.Meter(productID, ok)
-	for i := range bad {
-		if r.Resource != nil {
-			bad[i].UserID = r.Resource.UserID
-		}
-	}
-	r.Anomalies = append(r.Anomalies, bad...)
-	return r
-}
+// Rate is rating.Rate, kept until the storage suite is moved over.
+//
+// Deprecated: use rating.Rate.
+var Rate = rating.Rate
 
 // Ingest stores a batch of decoded events and re-rates the products they touch.
 //
@@ -100,7 +77,7 @@ func (s *Service) Ingest(ctx context.Context, key cloudmeter.APIKey, events []cl
 	if err := key.Require(cloudmeter.PermEventsWrite); err != nil {
 		return cloudmeter.AppendResult{}, err
 	}
-	res, err := s.store.AppendEvents(ctx, events, Rate)
+	res, err := s.store.AppendEvents(ctx, events, rating.Rate)
 	if err != nil {
 		return res, err
 	}
@@ -121,8 +98,13 @@ func conflictMessage(cs []cloudmeter.EventConflict) string {
 }
 
 // Rerate rates every stored product again (after an upgrade of the rating rules).
-func (s *Service) Rerate(ctx context.Context) (int, error) {
-	return s.store.Rerate(ctx, Rate)
+//
+// Errors: KindForbidden when the caller is not an admin.
+func (s *Service) Rerate(ctx context.Context, caller cloudmeter.APIKey) (int, error) {
+	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
+		return 0, err
+	}
+	return s.store.Rerate(ctx, rating.Rate)
 }
 
 // currentBook returns the price book in force, parsed once per version.

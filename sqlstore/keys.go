@@ -97,7 +97,7 @@ func scanKey(sc interface{ Scan(...any) error }) (cloudmeter.APIKey, error) {
 func (s *Store) KeyByHash(ctx context.Context, hash string) (cloudmeter.APIKey, error) {
 	k, err := scanKey(s.db.QueryRowContext(ctx, s.rb(`SELECT `+keyColumns+` FROM api_keys WHERE hash = ? AND revoked_at = 0`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
-		return k, cloudmeter.Errorf(cloudmeter.KindKeyNotFound, "API key not found: it is unknown or revoked")
+		return k, cloudmeter.Errorf(cloudmeter.KindNotFound, "API key not found: it is unknown or revoked").About(cloudmeter.SubjectAPIKey)
 	}
 	return k, s.err(err)
 }

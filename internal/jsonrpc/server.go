@@ -310,3 +310,9 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// WriteError answers an HTTP request that is no JSON-RPC call at all (a path with no
+// endpoint, a panic outside any method) with one error object of id null.
+func WriteError(w http.ResponseWriter, status int, e *Error) {
+	writeJSON(w, status, appendError(nil, nullID, e))
+}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/postgres"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
@@ -33,7 +33,7 @@ func Open(ctx context.Context, dataDir, databaseURL string) (*sqlstore.Store, er
 	}
 	// Work a migration left to code, such as re-rating products whose derived rows
 	// changed shape, is done before anyone reads them.
-	if err := st.FinishMigrations(ctx, service.Rate); err != nil {
+	if err := st.FinishMigrations(ctx, rating.Rate); err != nil {
 		st.Close()
 		return nil, err
 	}

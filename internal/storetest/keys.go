@@ -34,7 +34,7 @@ func testKeys(t *testing.T, s cloudmeter.Store) {
 		t.Errorf("KeyByHash (-created +stored):\n%s", diff)
 	}
 	_, err = s.KeyByHash(ctx, "hash-nope")
-	wantKind(t, "KeyByHash of an unknown hash", err, cloudmeter.KindKeyNotFound)
+	wantKind(t, "KeyByHash of an unknown hash", err, cloudmeter.KindNotFound)
 	if ok, err := s.UserExists(ctx, 9); err != nil || !ok {
 		t.Errorf("UserExists(9) = %v, %v; a user with a key exists", ok, err)
 	}
@@ -48,7 +48,7 @@ func testKeys(t *testing.T, s cloudmeter.Store) {
 		t.Fatalf("RevokeKey: %v", err)
 	}
 	_, err = s.KeyByHash(ctx, "hash-one")
-	wantKind(t, "KeyByHash of a revoked key", err, cloudmeter.KindKeyNotFound)
+	wantKind(t, "KeyByHash of a revoked key", err, cloudmeter.KindNotFound)
 	wantKind(t, "RevokeKey twice", s.RevokeKey(ctx, "k-one", t0+200), cloudmeter.KindNotFound)
 	wantKind(t, "RevokeKey of an unknown id", s.RevokeKey(ctx, "k-nope", t0+200), cloudmeter.KindNotFound)
 

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/metalsoft"
+	"github.com/cloudmeter/cloudmeter/service"
+)
+
+// Surfaces is what the router mounts.
+type Surfaces struct {
+	Service *service.Service
+	Logger  *slog.Logger
+	Limits  httpapi.Limits
+	// Ingested is called after each committed ingest batch.
+	Ingested func(cloudmeter.AppendResult)
+	// Ready reports whether the server can serve (the database answers).
+	Ready func(ctx context.Context) error
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+}
+
+// NewRouter mounts every API surface by its prefix on one ServeMux. Each surface is one
+// handler that answers its own unknown routes, wrong methods and panics in its own error
+// shape; what no prefix claims is answered by the operations handler in the native
+// shape. A new surface is one more line here.
+//
+//	/api/v1/         the native REST API (package httpapi)
+//	/api/developer/  the MetalSoft-compatible JSON-RPC API (package metalsoft)
+//	/                operations: /healthz, /readyz, /metrics, /openapi.yaml
+func NewRouter(s Surfaces) *Router {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.Handle(httpapi.Prefix, httpapi.Handler(s.Service, log, s.Limits, httpapi.Hooks{Ingested: s.Ingested}))
+	mux.Handle(metalsoft.Prefix, metalsoft.Handler(s.Service, s.Limits.MaxBodyBytes, log))
+	ops, opsRoutes := operations(s, log)
+	mux.Handle("/", ops)
+	routes := append(append(httpapi.Routes(), metalsoft.Routes()...), opsRoutes...)
+	return &Router{Handler: mux, routes: routes}
+}
+
+// Router is the assembled router of every surface.
+type Router struct {
+	http.Handler
+	routes []string
+}
+
+// Routes lists every route pattern ("METHOD /path") the surfaces serve.
+func (r *Router) Routes() []string { return slices.Clone(r.routes) }
+
+// operations serves the endpoints an operator and a load balancer use, and lists their
+// route patterns.
+func operations(s Surfaces, log *slog.Logger) (http.Handler, []string) {
+	mux := http.NewServeMux()
+	var routes []string
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		routes = append(routes, pattern)
+	}
+	handle("GET /openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(httpapi.OpenAPI)
+	}))
+	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	handle("GET /readyz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := s.Ready(ctx); err != nil {
+				httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": cloudmeter.MessageOf(err)})
+				return
+			}
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}))
+	if s.Metrics != nil {
+		handle("GET /metrics", s.Metrics)
+	}
+	return httpapi.Dispatch(mux, log), routes
+}
