@@ -135,7 +135,7 @@ type PriceBookStore interface {
 type KeyStore interface {
 	// CreateKey stores a new key. Errors: KindConflict when its ID or hash is taken.
 	CreateKey(ctx context.Context, k APIKey) error
-	// KeyByHash returns the live key with the given hash. Errors: KindKeyNotFound.
+	// KeyByHash returns the live key with the given hash. Errors: KindNotFound about SubjectAPIKey.
 	KeyByHash(ctx context.Context, hash string) (APIKey, error)
 	// Keys lists all keys, revoked ones included.
 	Keys(ctx context.Context) ([]APIKey, error)

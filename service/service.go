@@ -64,11 +64,6 @@ func (s *Service) Store() cloudmeter.Store { return s.store }
 // Now returns the service clock's current second.
 func (s *Service) Now() int64 { return s.now().Unix() }
 
-// Rate is rating.Rate, kept until the storage suite is moved over.
-//
-// Deprecated: use rating.Rate.
-var Rate = rating.Rate
-
 // Ingest stores a batch of decoded events and re-rates the products they touch.
 //
 // Errors: KindForbidden without events_write; KindConflict (Details: the conflicts)

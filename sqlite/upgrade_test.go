@@ -13,7 +13,7 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/migrations"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
@@ -57,7 +57,7 @@ func TestResourcesInArrivalOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := sqlstore.New(db, sqlite.Dialect{})
-	if _, err := old.AppendEvents(ctx, evs, service.Rate); err != nil {
+	if _, err := old.AppendEvents(ctx, evs, rating.Rate); err != nil {
 		t.Fatal(err)
 	}
 	check := func(st *sqlite.Store, when string) {
@@ -69,7 +69,7 @@ func TestResourcesInArrivalOrder(t *testing.T) {
 					mine = append(mine, e)
 				}
 			}
-			want := service.Rate(pid, mine)
+			want := rating.Rate(pid, mine)
 			res, spans, err := st.Resource(ctx, pid)
 			if err != nil {
 				t.Fatalf("%s: Resource(%d): %v", when, pid, err)

@@ -14,7 +14,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/migrations"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 )
 
@@ -67,7 +67,7 @@ func TestOpenUpgradesSpansFromTheLedger(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	defer st.Close()
-	want := service.Rate(7, evs)
+	want := rating.Rate(7, evs)
 	res, spans, err := st.Resource(ctx, 7)
 	if err != nil {
 		t.Fatalf("resource after the upgrade: %v", err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/ledger"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 )
 
 // t0 is the second the suite's histories start from: 2024-01-01T00:00:00Z.
@@ -82,7 +82,7 @@ func expected(events []cloudmeter.Event) map[int64]cloudmeter.Rating {
 	}
 	out := map[int64]cloudmeter.Rating{}
 	for p, evs := range by {
-		out[p] = service.Rate(p, evs)
+		out[p] = rating.Rate(p, evs)
 	}
 	return out
 }

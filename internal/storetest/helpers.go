@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 )
 
 // suiteTest is one case of the suite: its subtest name and the test, run on a new store.
@@ -37,10 +37,10 @@ func ctxOf(t *testing.T) context.Context {
 	return ctx
 }
 
-// mustAppend stores events with service.Rate and fails on an error or conflicts.
+// mustAppend stores events with rating.Rate and fails on an error or conflicts.
 func mustAppend(t *testing.T, s cloudmeter.Store, events []cloudmeter.Event) cloudmeter.AppendResult {
 	t.Helper()
-	res, err := s.AppendEvents(ctxOf(t), events, service.Rate)
+	res, err := s.AppendEvents(ctxOf(t), events, rating.Rate)
 	if err != nil {
 		t.Fatalf("AppendEvents: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/rating"
 )
 
 // RunLedger runs the cases of the EventLedger role (AppendEvents, ProductEvents, Rerate):
@@ -177,7 +177,7 @@ func testConflictStoresNothing(t *testing.T, s cloudmeter.Store) {
 		stop("102-s", 50, 102),                                 // new event of a known product
 		del("103-d", 201, 103),                                 // known key, other time
 	)
-	res, err := s.AppendEvents(ctx, batch, service.Rate)
+	res, err := s.AppendEvents(ctx, batch, rating.Rate)
 	if err != nil {
 		t.Fatalf("AppendEvents: %v", err)
 	}
@@ -217,7 +217,7 @@ func testConflictWithinBatch(t *testing.T, s cloudmeter.Store) {
 		del("401-d", 20, 401), // same key, other content
 		prov("402-p", 0, 402, 4, 40, "drive", "dc-a", `{"drive_size_mbytes": 1024}`),
 	)
-	res, err := s.AppendEvents(ctxOf(t), batch, service.Rate)
+	res, err := s.AppendEvents(ctxOf(t), batch, rating.Rate)
 	if err != nil {
 		t.Fatalf("AppendEvents: %v", err)
 	}
@@ -243,7 +243,7 @@ func testFailedRatingStoresNothing(t *testing.T, s cloudmeter.Store) {
 		if p == 501 {
 			panic("rating failed")
 		}
-		return service.Rate(p, evs)
+		return rating.Rate(p, evs)
 	}
 	func() {
 		defer func() {
@@ -270,7 +270,7 @@ func testFailedRatingStoresNothing(t *testing.T, s cloudmeter.Store) {
 func testCancelledAppend(t *testing.T, s cloudmeter.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.AppendEvents(ctx, world(t), service.Rate)
+	_, err := s.AppendEvents(ctx, world(t), rating.Rate)
 	wantKind(t, "AppendEvents with a cancelled context", err, cloudmeter.KindUnavailable)
 	checkNothingStored(t, s, 101, 102, 103, 201)
 }
@@ -423,7 +423,7 @@ func testLargeBatch(t *testing.T, s cloudmeter.Store) {
 	if err != nil || len(got) != 2 {
 		t.Errorf("ProductEvents(last) = %d events, %v; want 2", len(got), err)
 	}
-	n2, err := s.Rerate(ctx, service.Rate)
+	n2, err := s.Rerate(ctx, rating.Rate)
 	if err != nil || n2 != n {
 		t.Errorf("Rerate = %d, %v; want %d", n2, err, n)
 	}
@@ -448,7 +448,7 @@ func testRerate(t *testing.T, s cloudmeter.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Rerate(ctx, service.Rate)
+	n, err := s.Rerate(ctx, rating.Rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func testRerateRewrites(t *testing.T, s cloudmeter.Store) {
 		mu.Lock()
 		seen = append(seen, p)
 		mu.Unlock()
-		r := service.Rate(p, evs)
+		r := rating.Rate(p, evs)
 		var spans []cloudmeter.Span
 		for _, sp := range r.Spans {
 			if sp.Start <= t0+150 {
@@ -511,7 +511,7 @@ func testRerateRewrites(t *testing.T, s cloudmeter.Store) {
 	if an, err := s.Anomalies(ctx, cloudmeter.AnomalyQuery{}); err != nil || len(an) != 0 {
 		t.Errorf("Anomalies after Rerate = %+v, %v; want none", an, err)
 	}
-	if _, err := s.Rerate(ctx, service.Rate); err != nil {
+	if _, err := s.Rerate(ctx, rating.Rate); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(spansOf(expected(evs)), allSpans(t, s)); diff != "" {
@@ -553,7 +553,7 @@ func testConcurrentAppends(t *testing.T, s cloudmeter.Store) {
 				for _, i := range order[start:min(start+batch, len(order))] {
 					b = append(b, evs[i])
 				}
-				res, err := s.AppendEvents(ctx, b, service.Rate)
+				res, err := s.AppendEvents(ctx, b, rating.Rate)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -613,7 +613,7 @@ func testBatchesSentTogether(t *testing.T, s cloudmeter.Store) {
 				panic("rating failed")
 			}
 		}
-		return service.Rate(p, evs)
+		return rating.Rate(p, evs)
 	}
 	release := func() {}
 	g, grouped := s.(grouper)
@@ -674,8 +674,8 @@ func testBatchesSentTogether(t *testing.T, s cloudmeter.Store) {
 			t.Errorf("ProductEvents(%d) = %d events, %v; want %d", p, len(got), err, n)
 		}
 	}
-	checkProduct(t, s, 601, service.Rate(601, a))
-	checkProduct(t, s, 604, service.Rate(604, d[:1]))
+	checkProduct(t, s, 601, rating.Rate(601, a))
+	checkProduct(t, s, 604, rating.Rate(604, d[:1]))
 
 	// A rating that fails before the batch is queued fails its batch alone, too.
 	early := decode(t, prov("605-p", 0, 605, 6, 60, "instance", "dc-a", `{}`))

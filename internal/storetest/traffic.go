@@ -10,7 +10,6 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/rating"
-	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // RunTraffic runs the cases of the TrafficStore role: stored periods against the pure
@@ -70,7 +69,7 @@ func testTrafficOverflow(t *testing.T, s cloudmeter.Store) {
 	big := int64(1) << 62
 	batch := decode(t, sample("ov-1", 10, 901, "upload", false, big), sample("ov-2", 20, 901, "upload", false, big),
 		sample("ov-3", 30, 901, "upload", false, big))
-	_, err := s.AppendEvents(ctx, batch, service.Rate)
+	_, err := s.AppendEvents(ctx, batch, rating.Rate)
 	if cloudmeter.KindOf(err) != cloudmeter.KindInvalid {
 		t.Fatalf("three samples of 2^62 bytes in one period: %v (kind %q); want an invalid-input error", err, cloudmeter.KindOf(err))
 	}
