@@ -5,8 +5,9 @@
 // over JSON-RPC. The `go test -bench` functions of this package and `cloudmeter bench`
 // both use it, so they measure the same thing.
 //
-// It starts real servers (server.Run on 127.0.0.1:0) over temporary data directories and
-// never asserts on wall-clock time: it reports figures.
+// It starts real servers (server.Run on 127.0.0.1:0, with package testserver, as the
+// tests do) over temporary data directories and never asserts on wall-clock time: it
+// reports figures.
 package bench
 
 import (
@@ -15,7 +16,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +33,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/internal/testserver"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/postgres"
@@ -118,13 +119,13 @@ type Server struct {
 	DataDir string
 	Client  *http.Client
 
-	cancel context.CancelFunc
-	done   chan error
+	srv *testserver.Server
 }
 
 // StartServer creates an admin key for user 1 in dataDir (creating the database if
-// needed) and serves dataDir with server.Run until Close. maxBatch raises the ingest
-// batch limit when it is above the default; logs are discarded.
+// needed) and serves dataDir with server.Run (started by testserver.Start) until Close.
+// maxBatch raises the ingest batch limit when it is above the default; logs are
+// discarded.
 func StartServer(ctx context.Context, dataDir string, maxBatch int) (*Server, error) {
 	return StartServerOn(ctx, dataDir, "", maxBatch)
 }
@@ -140,38 +141,20 @@ func StartServerOn(ctx context.Context, dataDir, databaseURL string, maxBatch in
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	s := &Server{Key: key, DataDir: dataDir, cancel: cancel, done: make(chan error, 1),
-		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
-	started := make(chan string, 1)
-	limits := httpapi.Limits{MaxBatchEvents: max(maxBatch, httpapi.DefaultLimits.MaxBatchEvents)}
-	go func() {
-		s.done <- server.Run(ctx, server.Config{
-			Listen:      "127.0.0.1:0",
-			DataDir:     dataDir,
-			DatabaseURL: databaseURL,
-			Limits:      limits,
-			Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Started:     func(addr string) { started <- addr },
-		})
-	}()
-	select {
-	case addr := <-started:
-		s.URL = "http://" + addr
-		return s, nil
-	case err := <-s.done:
-		cancel()
-		if err == nil {
-			err = errors.New("the server stopped before it listened")
-		}
+	srv, err := testserver.Start(ctx, dataDir, databaseURL, server.Config{
+		Limits: httpapi.Limits{MaxBatchEvents: max(maxBatch, httpapi.DefaultLimits.MaxBatchEvents)},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
 		return nil, err
 	}
+	return &Server{URL: srv.URL, Key: key, DataDir: dataDir, srv: srv,
+		Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}, nil
 }
 
 // Close shuts the server down and waits for it.
 func (s *Server) Close() error {
-	s.cancel()
-	err := <-s.done
+	err := s.srv.Close()
 	s.Client.CloseIdleConnections()
 	return err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // TestEveryTestOnEachEngine reads this package's test files and fails for a test
-// function that does not run its body through OnEachEngine, so that no API test can
+// function that does not run its body through e2etest.OnEachEngine, so that no API test can
 // quietly cover SQLite alone.
 func TestEveryTestOnEachEngine(t *testing.T) {
 	files, err := filepath.Glob("*_test.go")
@@ -35,7 +35,7 @@ func TestEveryTestOnEachEngine(t *testing.T) {
 			}
 			n++
 			if !callsOnEachEngine(fn) {
-				t.Errorf("%s: %s does not run through OnEachEngine(t, ...), so it would test one engine only",
+				t.Errorf("%s: %s does not run through e2etest.OnEachEngine(t, ...), so it would test one engine only",
 					fset.Position(fn.Pos()), fn.Name.Name)
 			}
 		}
@@ -45,7 +45,8 @@ func TestEveryTestOnEachEngine(t *testing.T) {
 	}
 }
 
-// callsOnEachEngine reports whether fn's body is the single statement OnEachEngine(t, ...).
+// callsOnEachEngine reports whether fn's body is the single statement
+// e2etest.OnEachEngine(t, ...).
 func callsOnEachEngine(fn *ast.FuncDecl) bool {
 	if fn.Body == nil || len(fn.Body.List) != 1 {
 		return false
@@ -58,6 +59,10 @@ func callsOnEachEngine(fn *ast.FuncDecl) bool {
 	if !ok {
 		return false
 	}
-	id, ok := call.Fun.(*ast.Ident)
-	return ok && id.Name == "OnEachEngine" && len(call.Args) == 2
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == "e2etest" && sel.Sel.Name == "OnEachEngine" && len(call.Args) == 2
 }

@@ -3,20 +3,17 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+)
 
 // The seed example's report window, over all of 2016.
 const (
@@ -28,25 +25,7 @@ const (
 // writes it ("jsonrpc" a number, "id" null).
 const seedRequest = `{"id":null, "jsonrpc": 2.0, "method": "resource_utilization_detailed", "params": [1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`
 
-// golden compares got with testdata/name, or rewrites the file with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./e2e -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (-want +got):\n%s\ngot bytes:\n%s", path, cmp.Diff(indent(want), indent(got)), got)
-	}
-}
-
+// indent is b indented when it is JSON, for a readable difference.
 func indent(b []byte) string {
 	var out bytes.Buffer
 	if err := json.Indent(&out, b, "", "  "); err != nil {
@@ -72,7 +51,7 @@ func summary(params ...any) string { return rpcCall("resource_utilization_summar
 
 // rpcResult decodes a single JSON-RPC answer and returns its result, failing the test if
 // it is an error or not JSON-RPC 2.0.
-func rpcResult(t *testing.T, r *Response) map[string]any {
+func rpcResult(t *testing.T, r *e2etest.Response) map[string]any {
 	t.Helper()
 	m := r.Object(t)
 	if m["jsonrpc"] != "2.0" {
@@ -89,7 +68,7 @@ func rpcResult(t *testing.T, r *Response) map[string]any {
 }
 
 // rpcError decodes a single JSON-RPC error answer.
-func rpcError(t *testing.T, r *Response) (code int, message string) {
+func rpcError(t *testing.T, r *e2etest.Response) (code int, message string) {
 	t.Helper()
 	m := r.Object(t)
 	if m["jsonrpc"] != "2.0" {

@@ -1,3 +1,5 @@
+// Package e2e holds cloudmeter's end-to-end tests: each runs a real server on either
+// storage engine, with the harness of package e2etest, and checks the APIs over HTTP.
 package e2e
 
 import (

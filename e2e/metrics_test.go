@@ -9,16 +9,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 )
 
 // TestIngestMetrics: batches sent at once by several clients are all counted in
 // /metrics: every stored batch once in cloudmeter_ingest_batches_total, in at least one
 // and at most that many commits (one per batch on PostgreSQL), and their events in
 // cloudmeter_events_total.
-func TestIngestMetrics(t *testing.T) { OnEachEngine(t, testIngestMetrics) }
+func TestIngestMetrics(t *testing.T) { e2etest.OnEachEngine(t, testIngestMetrics) }
 
-func testIngestMetrics(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testIngestMetrics(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	before := scrape(t, srv)
 	const clients, perClient = 6, 4
 	var wg sync.WaitGroup
@@ -44,7 +46,7 @@ func testIngestMetrics(t *testing.T, eng Engine) {
 	if commits < 1 || commits > batches {
 		t.Errorf("cloudmeter_ingest_commits_total rose by %v; want 1 to %v", commits, batches)
 	}
-	if eng == Postgres && commits != batches {
+	if eng == e2etest.Postgres && commits != batches {
 		t.Errorf("on PostgreSQL every batch commits alone: %v commits for %v batches", commits, batches)
 	}
 	if got := delta(`cloudmeter_events_total{result="accepted"}`); got != 2*clients*perClient {
@@ -56,10 +58,10 @@ func testIngestMetrics(t *testing.T, eng Engine) {
 }
 
 // scrape reads /metrics into a map from series (name and labels, as printed) to value.
-func scrape(t *testing.T, srv *Server) map[string]float64 {
+func scrape(t *testing.T, srv *e2etest.Server) map[string]float64 {
 	t.Helper()
 	r := srv.Do(t, http.MethodGet, "/metrics", "", "", nil)
-	MustStatus(t, r, http.StatusOK, "GET /metrics")
+	e2etest.MustStatus(t, r, http.StatusOK, "GET /metrics")
 	out := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(r.Body))
 	for sc.Scan() {

@@ -10,15 +10,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 )
 
 // TestFilters checks that infrastructure_ids and datacenter_names select records: the
 // seed lives in infrastructure 3668 (uk-reading); one more instance of user 1 lives in
 // infrastructure 4000 (us-santaclara).
-func TestFilters(t *testing.T) { OnEachEngine(t, testFilters) }
+func TestFilters(t *testing.T) { e2etest.OnEachEngine(t, testFilters) }
 
-func testFilters(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testFilters(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	srv.PostEvents(t, batch(
 		provisioned("lab-p", "2016-03-01T00:00:00Z", 5000, "instance", 1, 4000, "us-santaclara", nil),
@@ -89,10 +90,10 @@ func testFilters(t *testing.T, eng Engine) {
 
 // TestWindowClipping checks that a report clips every record to its closed window and
 // that quantities are end - start + 1.
-func TestWindowClipping(t *testing.T) { OnEachEngine(t, testWindowClipping) }
+func TestWindowClipping(t *testing.T) { e2etest.OnEachEngine(t, testWindowClipping) }
 
-func testWindowClipping(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testWindowClipping(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 
 	t.Run("OneDay", func(t *testing.T) {
@@ -169,10 +170,10 @@ func testWindowClipping(t *testing.T, eng Engine) {
 }
 
 // TestClipAtNow checks that a live resource is reported up to the server's now.
-func TestClipAtNow(t *testing.T) { OnEachEngine(t, testClipAtNow) }
+func TestClipAtNow(t *testing.T) { e2etest.OnEachEngine(t, testClipAtNow) }
 
-func testClipAtNow(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testClipAtNow(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.PutPrices(t, demo.SeedPrices)
 	provision := time.Now().Unix() - 600
 	srv.PostEvents(t, batch(provisioned("live-p", ts(provision), 7001, "instance", 1, 3668, "uk-reading", nil)))
@@ -203,7 +204,7 @@ func testClipAtNow(t *testing.T, eng Engine) {
 
 	// The native view of the resource shows it open-ended.
 	r := srv.Do(t, http.MethodGet, "/api/v1/resources/7001", srv.AdminKey, "", nil)
-	MustStatus(t, r, http.StatusOK, "GET /api/v1/resources/7001")
+	e2etest.MustStatus(t, r, http.StatusOK, "GET /api/v1/resources/7001")
 	m := r.Object(t)
 	if _, ok := m["deleted_at"]; ok {
 		t.Errorf("live resource has deleted_at: %s", r.Body)
@@ -219,10 +220,10 @@ func testClipAtNow(t *testing.T, eng Engine) {
 
 // TestPriceChange puts a new price book version in which the instance price doubles from
 // 2016-02-02T00:00:00Z: the instance's record splits at that second.
-func TestPriceChange(t *testing.T) { OnEachEngine(t, testPriceChange) }
+func TestPriceChange(t *testing.T) { e2etest.OnEachEngine(t, testPriceChange) }
 
-func testPriceChange(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testPriceChange(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	before := srv.RPC(t, srv.AdminKey, seedRequest).Body
 
@@ -232,7 +233,7 @@ func testPriceChange(t *testing.T, eng Engine) {
 	srv.PutPrices(t, book)
 
 	r := srv.Do(t, http.MethodGet, "/api/v1/prices", srv.AdminKey, "", nil)
-	MustStatus(t, r, http.StatusOK, "GET /api/v1/prices")
+	e2etest.MustStatus(t, r, http.StatusOK, "GET /api/v1/prices")
 	if v := r.Header.Get("X-Price-Book-Version"); v != "2" {
 		t.Errorf("X-Price-Book-Version %q, want 2", v)
 	}

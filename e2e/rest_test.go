@@ -10,12 +10,13 @@ import (
 
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
 // restError decodes the native error body {"error":{"code":...,"message":...,"details":...}}
 // and checks the status.
-func restError(t *testing.T, r *Response, status int, code string) (message string, details any) {
+func restError(t *testing.T, r *e2etest.Response, status int, code string) (message string, details any) {
 	t.Helper()
 	if r.Status != status {
 		t.Errorf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -67,10 +68,10 @@ func hasEventError(list []map[string]any, index int, field string) bool {
 
 // TestIngestErrors checks the native ingest API's answers to bad batches: nothing of a
 // rejected batch is stored, and a resend counts nothing twice.
-func TestIngestErrors(t *testing.T) { OnEachEngine(t, testIngestErrors) }
+func TestIngestErrors(t *testing.T) { e2etest.OnEachEngine(t, testIngestErrors) }
 
-func testIngestErrors(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testIngestErrors(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	seedReport := srv.RPC(t, srv.AdminKey, seedRequest).Body
 	unchanged := func(t *testing.T) {
@@ -89,7 +90,7 @@ func testIngestErrors(t *testing.T, eng Engine) {
 		ev := provisioned("bad-1", "2016-03-01T00:00:00Z", 6001, "instance", 1, 3668, "uk-reading", nil)
 		delete(ev, "time")
 		body, _ := json.Marshal(ev)
-		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTEvent, body)
+		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTEvent, body)
 		msg, details := restError(t, r, http.StatusBadRequest, "bad_request")
 		if !strings.Contains(msg, "time") {
 			t.Errorf("message %q does not name the field time", msg)
@@ -104,7 +105,7 @@ func testIngestErrors(t *testing.T, eng Engine) {
 		good := provisioned("mixed-1", "2016-03-01T00:00:00Z", 6002, "instance", 1, 3668, "uk-reading", nil)
 		bad := provisioned("mixed-2", "2016-03-01T00:00:00Z", 6003, "instance", 1, 3668, "uk-reading", nil)
 		bad["data"].(map[string]any)["product_id"] = "six thousand"
-		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTBatch, batch(good, bad))
+		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTBatch, batch(good, bad))
 		msg, details := restError(t, r, http.StatusBadRequest, "bad_request")
 		if !strings.Contains(msg, "product_id") {
 			t.Errorf("message %q does not name the field", msg)
@@ -154,7 +155,7 @@ func testIngestErrors(t *testing.T, eng Engine) {
 			}
 		}
 		changed["time"] = "2016-02-03T00:00:00Z"
-		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTBatch, batch(fresh, changed))
+		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTBatch, batch(fresh, changed))
 		msg, details := restError(t, r, http.StatusConflict, "conflict")
 		if !strings.Contains(msg, "op-1002") || !strings.Contains(msg, "provisioner/uk-reading") {
 			t.Errorf("message %q does not name the event (source provisioner/uk-reading, id op-1002)", msg)
@@ -173,7 +174,7 @@ func testIngestErrors(t *testing.T, eng Engine) {
 	t.Run("ConflictInsideBatch", func(t *testing.T) {
 		a := provisioned("twice", "2016-03-01T00:00:00Z", 6005, "instance", 1, 3668, "uk-reading", nil)
 		b := provisioned("twice", "2016-03-01T00:00:01Z", 6005, "instance", 1, 3668, "uk-reading", nil)
-		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTBatch, batch(a, b))
+		r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTBatch, batch(a, b))
 		msg, _ := restError(t, r, http.StatusConflict, "conflict")
 		if !strings.Contains(msg, "twice") {
 			t.Errorf("message %q does not name the event id", msg)
@@ -183,13 +184,13 @@ func testIngestErrors(t *testing.T, eng Engine) {
 
 	t.Run("BadBodies", func(t *testing.T) {
 		for _, c := range []struct{ name, ct, body string }{
-			{"NotJSON", CTBatch, `[{"specversion":`},
-			{"Empty", CTBatch, ``},
-			{"EmptyBatch", CTBatch, `[]`},
-			{"ObjectAsBatch", CTBatch, `{}`},
-			{"ArrayAsEvent", CTEvent, `[]`},
+			{"NotJSON", e2etest.CTBatch, `[{"specversion":`},
+			{"Empty", e2etest.CTBatch, ``},
+			{"EmptyBatch", e2etest.CTBatch, `[]`},
+			{"ObjectAsBatch", e2etest.CTBatch, `{}`},
+			{"ArrayAsEvent", e2etest.CTEvent, `[]`},
 			{"UnsupportedContentType", "text/plain", string(demo.SeedEvents)},
-			{"NotUTF8", CTBatch, "[\"\xff\"]"},
+			{"NotUTF8", e2etest.CTBatch, "[\"\xff\"]"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				r := srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, c.ct, []byte(c.body))
@@ -200,10 +201,10 @@ func testIngestErrors(t *testing.T, eng Engine) {
 }
 
 // TestAnomalies checks GET /api/v1/anomalies: impossible histories and unpriced usage.
-func TestAnomalies(t *testing.T) { OnEachEngine(t, testAnomalies) }
+func TestAnomalies(t *testing.T) { e2etest.OnEachEngine(t, testAnomalies) }
 
-func testAnomalies(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testAnomalies(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	srv.PostEvents(t, batch(
 		// Deleted before it was provisioned.
@@ -217,7 +218,7 @@ func testAnomalies(t *testing.T, eng Engine) {
 	list := func(t *testing.T, key, query string) []map[string]any {
 		t.Helper()
 		r := srv.Do(t, http.MethodGet, "/api/v1/anomalies"+query, key, "", nil)
-		MustStatus(t, r, http.StatusOK, "GET /api/v1/anomalies"+query)
+		e2etest.MustStatus(t, r, http.StatusOK, "GET /api/v1/anomalies"+query)
 		var body struct {
 			Anomalies []map[string]any `json:"anomalies"`
 		}
@@ -299,16 +300,16 @@ func testAnomalies(t *testing.T, eng Engine) {
 
 // TestRESTBasics checks resources, authentication, permissions, unknown routes and
 // health endpoints of the native API.
-func TestRESTBasics(t *testing.T) { OnEachEngine(t, testRESTBasics) }
+func TestRESTBasics(t *testing.T) { e2etest.OnEachEngine(t, testRESTBasics) }
 
-func testRESTBasics(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testRESTBasics(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	user2 := srv.CreateKey(t, 2, "prices_read", "utilization_reports_read")
 
 	t.Run("Resource", func(t *testing.T) {
 		r := srv.Do(t, http.MethodGet, "/api/v1/resources/2416", srv.AdminKey, "", nil)
-		MustStatus(t, r, http.StatusOK, "GET /api/v1/resources/2416")
+		e2etest.MustStatus(t, r, http.StatusOK, "GET /api/v1/resources/2416")
 		m := r.Object(t)
 		for k, want := range map[string]string{"product_id": "2416", "user_id": "1", "infrastructure_id": "3668", "datacenter": "uk-reading",
 			"resource_type": "instance", "label": "instance-2416", "provisioned_at": "2016-02-01T12:58:00Z", "deleted_at": "2016-02-02T12:23:00Z", "currency": "GBP"} {
@@ -342,7 +343,7 @@ func testRESTBasics(t *testing.T, eng Engine) {
 				t.Errorf("GET %s: 401 without WWW-Authenticate", path)
 			}
 		}
-		r := srv.Do(t, http.MethodPost, "/api/v1/events", "", CTBatch, demo.SeedEvents)
+		r := srv.Do(t, http.MethodPost, "/api/v1/events", "", e2etest.CTBatch, demo.SeedEvents)
 		restError(t, r, http.StatusUnauthorized, "unauthorized")
 		r = srv.Do(t, http.MethodGet, "/api/v1/prices", "1:nosuchkey", "", nil)
 		restError(t, r, http.StatusUnauthorized, "unauthorized")
@@ -359,7 +360,7 @@ func testRESTBasics(t *testing.T, eng Engine) {
 		if !strings.Contains(msg, "prices_write") {
 			t.Errorf("message %q for an oversized body does not name the missing permission", msg)
 		}
-		msg, _ = restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", user2, CTBatch, demo.SeedEvents), http.StatusForbidden, "forbidden")
+		msg, _ = restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", user2, e2etest.CTBatch, demo.SeedEvents), http.StatusForbidden, "forbidden")
 		if !strings.Contains(msg, "events_write") {
 			t.Errorf("message %q does not name the missing permission", msg)
 		}
@@ -367,7 +368,7 @@ func testRESTBasics(t *testing.T, eng Engine) {
 		user3 := srv.CreateKey(t, 3, "prices_read")
 		restError(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user3, "", nil), http.StatusForbidden, "forbidden")
 		// With utilization_reports_read, user 2 reads user 1's resource.
-		MustStatus(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user2, "", nil), http.StatusOK, "user 2 with utilization_reports_read")
+		e2etest.MustStatus(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user2, "", nil), http.StatusOK, "user 2 with utilization_reports_read")
 	})
 	t.Run("UnknownRoute", func(t *testing.T) {
 		msg, _ := restError(t, srv.Do(t, http.MethodGet, "/api/v1/nope", srv.AdminKey, "", nil), http.StatusNotFound, "not_found")
@@ -394,17 +395,17 @@ func testRESTBasics(t *testing.T, eng Engine) {
 	})
 	t.Run("Health", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz", "/openapi.yaml", "/metrics"} {
-			MustStatus(t, srv.Do(t, http.MethodGet, path, "", "", nil), http.StatusOK, "GET "+path)
+			e2etest.MustStatus(t, srv.Do(t, http.MethodGet, path, "", "", nil), http.StatusOK, "GET "+path)
 		}
 	})
 }
 
 // TestPriceBookErrors checks that a rejected price book is answered 400 with a message
 // naming the entry and field at fault, and changes nothing.
-func TestPriceBookErrors(t *testing.T) { OnEachEngine(t, testPriceBookErrors) }
+func TestPriceBookErrors(t *testing.T) { e2etest.OnEachEngine(t, testPriceBookErrors) }
 
-func testPriceBookErrors(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testPriceBookErrors(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.PutPrices(t, demo.SeedPrices)
 	entry := `{"resource_type":"instance","price":"0.31","unit":"item","period_seconds":3600}`
 	book := func(e string) []byte {
@@ -446,15 +447,15 @@ func testPriceBookErrors(t *testing.T, eng Engine) {
 
 // TestLimits checks the configured body and batch limits: 413 on the native API, -32600
 // on the JSON-RPC API, never a 500, and nothing stored.
-func TestLimits(t *testing.T) { OnEachEngine(t, testLimits) }
+func TestLimits(t *testing.T) { e2etest.OnEachEngine(t, testLimits) }
 
-func testLimits(t *testing.T, eng Engine) {
-	srv := StartServerWith(t, eng, server.Config{Limits: httpapi.Limits{MaxBodyBytes: 4096, MaxBatchEvents: 3}})
+func testLimits(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServerWith(t, eng, server.Config{Limits: httpapi.Limits{MaxBodyBytes: 4096, MaxBatchEvents: 3}})
 	big := bytes.Repeat([]byte(" "), 5000)
 
 	t.Run("EventsBody", func(t *testing.T) {
 		body := append(append([]byte{}, demo.SeedEvents...), big...)
-		msg, _ := restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTBatch, body), http.StatusRequestEntityTooLarge, "too_large")
+		msg, _ := restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTBatch, body), http.StatusRequestEntityTooLarge, "too_large")
 		if !strings.Contains(msg, "4096") {
 			t.Errorf("message %q does not give the limit", msg)
 		}
@@ -463,7 +464,7 @@ func testLimits(t *testing.T, eng Engine) {
 		body := append(append([]byte{}, demo.SeedEvents...), big...)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/events", io.MultiReader(bytes.NewReader(body))) // no length: chunked
 		req.Header.Set("Authorization", "Bearer "+srv.AdminKey)
-		req.Header.Set("Content-Type", CTBatch)
+		req.Header.Set("Content-Type", e2etest.CTBatch)
 		restError(t, srv.Send(t, req), http.StatusRequestEntityTooLarge, "too_large")
 	})
 	t.Run("Prices", func(t *testing.T) {
@@ -476,7 +477,7 @@ func testLimits(t *testing.T, eng Engine) {
 			t.Fatal(err)
 		}
 		body, _ := json.Marshal(evs[:4])
-		msg, _ := restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, CTBatch, body), http.StatusRequestEntityTooLarge, "too_large")
+		msg, _ := restError(t, srv.Do(t, http.MethodPost, "/api/v1/events", srv.AdminKey, e2etest.CTBatch, body), http.StatusRequestEntityTooLarge, "too_large")
 		if !strings.Contains(msg, "3") {
 			t.Errorf("message %q does not give the limit", msg)
 		}
@@ -496,10 +497,10 @@ func testLimits(t *testing.T, eng Engine) {
 
 // TestNeverA500 sends odd requests to every surface: each gets a 4xx or a JSON-RPC
 // error, never a 5xx or an internal error (the harness checks every answer).
-func TestNeverA500(t *testing.T) { OnEachEngine(t, testNeverA500) }
+func TestNeverA500(t *testing.T) { e2etest.OnEachEngine(t, testNeverA500) }
 
-func testNeverA500(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testNeverA500(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	admin := srv.AdminKey
 	for _, c := range []struct{ method, path, ct, body string }{
@@ -523,20 +524,20 @@ func testNeverA500(t *testing.T, eng Engine) {
 		{"POST", "/api/v1/keys", "application/json", `{"user_id":1,"permissions":["root"]}`},
 		{"POST", "/api/v1/keys", "application/json", `[]`},
 		{"DELETE", "/api/v1/keys/nosuchkey", "", ""},
-		{"POST", "/api/v1/events", CTBatch, `[null]`},
-		{"POST", "/api/v1/events", CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"2016-01-01T00:00:00Z","data":{"product_id":99999999999999999999}}]`},
-		{"POST", "/api/v1/events", CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"10000-01-01T00:00:00Z","data":{"product_id":1}}]`},
-		{"POST", "/api/v1/events", CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.nope","time":"2016-01-01T00:00:00Z","data":{}}]`},
-		{"POST", "/api/v1/events", CTBatch, strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
-		{"POST", RPCPath, "", strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
-		{"POST", RPCPath, "", `[]`},
-		{"POST", RPCPath, "", `[1,2]`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":{},"method":"resource_utilization_detailed","params":[]}`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[9223372036854775808,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1e400,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1,"1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",[99999999999999999999]]}`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1,"9999-01-01T00:00:00Z","9999-12-31T23:59:59Z"]}`},
-		{"POST", RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_summary","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z",null,null]}`},
+		{"POST", "/api/v1/events", e2etest.CTBatch, `[null]`},
+		{"POST", "/api/v1/events", e2etest.CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"2016-01-01T00:00:00Z","data":{"product_id":99999999999999999999}}]`},
+		{"POST", "/api/v1/events", e2etest.CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"10000-01-01T00:00:00Z","data":{"product_id":1}}]`},
+		{"POST", "/api/v1/events", e2etest.CTBatch, `[{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.nope","time":"2016-01-01T00:00:00Z","data":{}}]`},
+		{"POST", "/api/v1/events", e2etest.CTBatch, strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
+		{"POST", e2etest.RPCPath, "", strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
+		{"POST", e2etest.RPCPath, "", `[]`},
+		{"POST", e2etest.RPCPath, "", `[1,2]`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":{},"method":"resource_utilization_detailed","params":[]}`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[9223372036854775808,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1e400,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1,"1970-01-01T00:00:00Z","1970-01-01T00:00:00Z",[99999999999999999999]]}`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_detailed","params":[1,"9999-01-01T00:00:00Z","9999-12-31T23:59:59Z"]}`},
+		{"POST", e2etest.RPCPath, "", `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_summary","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z",null,null]}`},
 	} {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			var body []byte
@@ -549,7 +550,7 @@ func testNeverA500(t *testing.T, eng Engine) {
 				compact.Write(r.Body)
 			}
 			t.Logf("%d %.300s", r.Status, compact.Bytes())
-			if c.path == RPCPath {
+			if c.path == e2etest.RPCPath {
 				if r.Status != http.StatusOK || len(r.Body) == 0 {
 					t.Errorf("JSON-RPC: status %d, body %q", r.Status, r.Body)
 				}

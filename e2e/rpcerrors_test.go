@@ -5,14 +5,16 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 )
 
 // TestRPCErrors checks every error code of the MetalSoft-compatible API: the exact code
 // and a message that names the problem.
-func TestRPCErrors(t *testing.T) { OnEachEngine(t, testRPCErrors) }
+func TestRPCErrors(t *testing.T) { e2etest.OnEachEngine(t, testRPCErrors) }
 
-func testRPCErrors(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testRPCErrors(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	// User 2 owns one instance of its own and a key without utilization_reports_read.
 	srv.PostEvents(t, batch(
@@ -94,7 +96,7 @@ func testRPCErrors(t *testing.T, eng Engine) {
 	})
 
 	t.Run("NotBearer", func(t *testing.T) {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+RPCPath, strings.NewReader(detailed(1, seedStart, seedEnd)))
+		req, err := http.NewRequest(http.MethodPost, srv.URL+e2etest.RPCPath, strings.NewReader(detailed(1, seedStart, seedEnd)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,14 +172,14 @@ func testRPCErrors(t *testing.T, eng Engine) {
 	})
 
 	t.Run("OnlyNotifications", func(t *testing.T) {
-		r := srv.Do(t, http.MethodPost, RPCPath, admin, "", []byte(`{"jsonrpc":"2.0","method":"resource_utilization_summary","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`))
+		r := srv.Do(t, http.MethodPost, e2etest.RPCPath, admin, "", []byte(`{"jsonrpc":"2.0","method":"resource_utilization_summary","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`))
 		if r.Status != http.StatusOK || len(r.Body) != 0 {
 			t.Errorf("a notification got status %d and body %q, want 200 and no body", r.Status, r.Body)
 		}
 	})
 
 	t.Run("GetIsNotAllowed", func(t *testing.T) {
-		r := srv.Do(t, http.MethodGet, RPCPath, admin, "", nil)
+		r := srv.Do(t, http.MethodGet, e2etest.RPCPath, admin, "", nil)
 		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "POST" {
 			t.Errorf("GET: status %d, Allow %q; want 405 and POST: %s", r.Status, r.Header.Get("Allow"), r.Body)
 		}

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
 
 // seedRecords are the seed document's four records (DESIGN 2.3), to the last digit.
@@ -25,10 +28,10 @@ var seedRecords = map[string]wantRecord{
 // TestSeedDetailedGolden sends the seed's own request (over 2016) and checks the four
 // records of the seed document, field by field, and the whole answer against a golden
 // file.
-func TestSeedDetailedGolden(t *testing.T) { OnEachEngine(t, testSeedDetailedGolden) }
+func TestSeedDetailedGolden(t *testing.T) { e2etest.OnEachEngine(t, testSeedDetailedGolden) }
 
-func testSeedDetailedGolden(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testSeedDetailedGolden(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	key := srv.CreateKey(t, 1, "utilization_reports_read")
 
@@ -86,7 +89,7 @@ func testSeedDetailedGolden(t *testing.T, eng Engine) {
 	if _, ok := res["network_report"].(map[string]any); !ok {
 		t.Errorf("result has no network_report object")
 	}
-	golden(t, "seed_detailed.golden", r.Body)
+	testutil.Golden(t, "testdata/seed_detailed.golden", r.Body)
 
 	// The same report through the other keys of the request: named params, MetalSoft's
 	// parameter names, and "jsonrpc" as a string.
@@ -97,10 +100,10 @@ func testSeedDetailedGolden(t *testing.T, eng Engine) {
 }
 
 // TestSeedSummaryGolden checks resource_utilization_summary over the seed.
-func TestSeedSummaryGolden(t *testing.T) { OnEachEngine(t, testSeedSummaryGolden) }
+func TestSeedSummaryGolden(t *testing.T) { e2etest.OnEachEngine(t, testSeedSummaryGolden) }
 
-func testSeedSummaryGolden(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testSeedSummaryGolden(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	r := srv.RPC(t, srv.AdminKey, `{"id":null, "jsonrpc": 2.0, "method": "resource_utilization_summary", "params": [1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
 	res := rpcResult(t, r)
@@ -121,20 +124,20 @@ func testSeedSummaryGolden(t *testing.T, eng Engine) {
 	if res["total_cost"] != "8.60663243" || res["cost_currency"] != "GBP" {
 		t.Errorf("total_cost %v %v, want 8.60663243 GBP", res["total_cost"], res["cost_currency"])
 	}
-	golden(t, "seed_summary.golden", r.Body)
+	testutil.Golden(t, "testdata/seed_summary.golden", r.Body)
 }
 
 // TestSeedCurl runs the seed's curl command with the real curl binary: no Content-Type of
 // our own (curl -d sends application/x-www-form-urlencoded), "jsonrpc" as the number 2.0,
 // "id" null. Then the seed's other body form, with its trailing comma.
-func TestSeedCurl(t *testing.T) { OnEachEngine(t, testSeedCurl) }
+func TestSeedCurl(t *testing.T) { e2etest.OnEachEngine(t, testSeedCurl) }
 
-func testSeedCurl(t *testing.T, eng Engine) {
+func testSeedCurl(t *testing.T, eng e2etest.Engine) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("curl is not installed: the seed's curl command cannot be run (install curl to run this test)")
 	}
-	srv := StartServer(t, eng)
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	key := srv.CreateKey(t, 1, "utilization_reports_read")
 	env := []string{"NO_PROXY=*", "no_proxy=*"}
@@ -149,7 +152,7 @@ func testSeedCurl(t *testing.T, eng Engine) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, curl, "-X", "POST", "-H", "Authorization: Bearer "+key, srv.URL+RPCPath, "-d", body)
+		cmd := exec.CommandContext(ctx, curl, "-X", "POST", "-H", "Authorization: Bearer "+key, srv.URL+e2etest.RPCPath, "-d", body)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -187,7 +190,7 @@ func testSeedCurl(t *testing.T, eng Engine) {
 
 	t.Run("TrailingComma", func(t *testing.T) {
 		out := run(t, `{"method": "resource_utilization_detailed", "params": [1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"], "id":null, "jsonrpc": 2.0, }`)
-		golden(t, "seed_detailed.golden", out)
+		testutil.Golden(t, "testdata/seed_detailed.golden", out)
 	})
 }
 

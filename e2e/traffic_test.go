@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
 
 // seedNetworkReport is the network_report of the seed document (seed 000), as written
@@ -35,10 +37,10 @@ func rawMember(t *testing.T, body []byte, name string) []byte {
 
 // TestSeedNetworkReport: the seed's own request answers the seed document's
 // network_report byte for byte (whitespace aside), member order included.
-func TestSeedNetworkReport(t *testing.T) { OnEachEngine(t, testSeedNetworkReport) }
+func TestSeedNetworkReport(t *testing.T) { e2etest.OnEachEngine(t, testSeedNetworkReport) }
 
-func testSeedNetworkReport(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testSeedNetworkReport(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	got := rawMember(t, srv.RPC(t, srv.AdminKey, seedRequest).Body, "network_report")
 	var want bytes.Buffer
@@ -192,27 +194,27 @@ func round8(r *big.Rat) string { return roundHalfUp8(r) }
 // resends), equals the golden file, and holds the hand-computed figures: counter resets
 // never negative, a price change inside the window giving one record per price, periods
 // outside the lifetime not billed.
-func TestTrafficReport(t *testing.T) { OnEachEngine(t, testTrafficReport) }
+func TestTrafficReport(t *testing.T) { e2etest.OnEachEngine(t, testTrafficReport) }
 
-func testTrafficReport(t *testing.T, eng Engine) {
+func testTrafficReport(t *testing.T, eng e2etest.Engine) {
 	lifecycle, samples := trafficWorld()
 	detailedReq := detailed(2, trafficStart, trafficEnd)
 	summaryReq := summary(2, trafficStart, trafficEnd)
 
 	// In order, one batch.
-	inOrder := StartServer(t, eng)
+	inOrder := e2etest.StartServer(t, eng)
 	inOrder.PutPrices(t, trafficPrices(t, demo.SeedPrices))
 	if res := inOrder.PostEvents(t, batch(append(append([]event{}, lifecycle...), samples...)...)); res.Accepted != len(lifecycle)+len(samples) {
 		t.Fatalf("accepted %d of %d", res.Accepted, len(lifecycle)+len(samples))
 	}
 	want := inOrder.RPC(t, inOrder.AdminKey, detailedReq).Body
-	golden(t, "traffic_detailed.golden", want)
-	golden(t, "traffic_summary.golden", inOrder.RPC(t, inOrder.AdminKey, summaryReq).Body)
+	testutil.Golden(t, "testdata/traffic_detailed.golden", want)
+	testutil.Golden(t, "testdata/traffic_summary.golden", inOrder.RPC(t, inOrder.AdminKey, summaryReq).Body)
 	checkDirectionTotals(t, want)
 
 	// Samples first, the provisions last; late readings (every fifth, reversed) and
 	// resends of samples already stored.
-	late := StartServer(t, eng)
+	late := e2etest.StartServer(t, eng)
 	late.PutPrices(t, trafficPrices(t, demo.SeedPrices))
 	var first, later []event
 	for i, s := range samples {
@@ -275,11 +277,11 @@ func testTrafficReport(t *testing.T, eng Engine) {
 // TestTrafficWindowAndSummary: a window that starts inside the traffic counts the
 // periods that start within it, and the summary's internet totals and total cost
 // include the traffic.
-func TestTrafficWindowAndSummary(t *testing.T) { OnEachEngine(t, testTrafficWindowAndSummary) }
+func TestTrafficWindowAndSummary(t *testing.T) { e2etest.OnEachEngine(t, testTrafficWindowAndSummary) }
 
-func testTrafficWindowAndSummary(t *testing.T, eng Engine) {
+func testTrafficWindowAndSummary(t *testing.T, eng e2etest.Engine) {
 	lifecycle, samples := trafficWorld()
-	srv := StartServer(t, eng)
+	srv := e2etest.StartServer(t, eng)
 	srv.PutPrices(t, trafficPrices(t, demo.SeedPrices))
 	srv.PostEvents(t, batch(append(append([]event{}, lifecycle...), samples...)...))
 
@@ -319,10 +321,10 @@ func testTrafficWindowAndSummary(t *testing.T, eng Engine) {
 // TestDataLakeStorage: a data lake that reports what it stores gets storage records in
 // detailed_report, per 30 days (measurement_period 2592000), one per stored amount, with
 // resource_utilization_gbytes; cost = round8(seconds / 2592000 x cost_per_unit).
-func TestDataLakeStorage(t *testing.T) { OnEachEngine(t, testDataLakeStorage) }
+func TestDataLakeStorage(t *testing.T) { e2etest.OnEachEngine(t, testDataLakeStorage) }
 
-func testDataLakeStorage(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testDataLakeStorage(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.PutPrices(t, seedPricesWith(t, demo.SeedPrices, "",
 		map[string]any{"resource_type": "data_lake", "price": "0.05", "unit": "gib", "period_seconds": 2592000}))
 	changed := event{"specversion": "1.0", "id": "lake-c", "source": testSource, "time": "2024-03-11T00:00:00Z",
@@ -358,10 +360,12 @@ func testDataLakeStorage(t *testing.T, eng Engine) {
 // are stored and listed at GET /api/v1/anomalies as not_provisioned, never dropped
 // silently; once the product is provisioned as a network they are billed, and with no
 // price for them they are listed as unpriced; once priced, no anomaly is left.
-func TestUnbilledTrafficAnomalies(t *testing.T) { OnEachEngine(t, testUnbilledTrafficAnomalies) }
+func TestUnbilledTrafficAnomalies(t *testing.T) {
+	e2etest.OnEachEngine(t, testUnbilledTrafficAnomalies)
+}
 
-func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
-	srv := StartServer(t, eng)
+func testUnbilledTrafficAnomalies(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	ev := func(id, typ, at, data string) string {
 		return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"e2e/unbilled","type":%q,"time":%q,"data":%s}`, id, typ, at, data)
 	}
@@ -372,7 +376,7 @@ func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
 	}
 	anomalies := func() []map[string]any {
 		r := srv.Do(t, "GET", "/api/v1/anomalies?product_id=7701", srv.AdminKey, "", nil)
-		MustStatus(t, r, 200, "GET /api/v1/anomalies?product_id=7701")
+		e2etest.MustStatus(t, r, 200, "GET /api/v1/anomalies?product_id=7701")
 		var body struct {
 			Anomalies []map[string]any `json:"anomalies"`
 		}
@@ -394,7 +398,7 @@ func testUnbilledTrafficAnomalies(t *testing.T, eng Engine) {
 	}
 	book := `{"currency":"GBP","entries":[{"resource_type":"network","direction":"upload","price":"0.06","unit":"gb"},
 		{"resource_type":"network","direction":"download","price":"0","unit":"gb"}]}`
-	MustStatus(t, srv.Do(t, "PUT", "/api/v1/prices", srv.AdminKey, "application/json", []byte(book)), 200, "PUT /api/v1/prices")
+	e2etest.MustStatus(t, srv.Do(t, "PUT", "/api/v1/prices", srv.AdminKey, "application/json", []byte(book)), 200, "PUT /api/v1/prices")
 	if got := anomalies(); len(got) != 0 {
 		t.Errorf("anomalies once the traffic is priced: %v; want none", got)
 	}

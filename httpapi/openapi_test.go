@@ -43,6 +43,7 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
@@ -596,14 +597,7 @@ const (
 func newEnv(t *testing.T, eng string) *env {
 	t.Helper()
 	ctx := context.Background()
-	var dbURL string
-	switch eng {
-	case "sqlite":
-	case "postgres":
-		dbURL = pgtest.URL(t)
-	default:
-		t.Fatalf("unknown engine %q", eng)
-	}
+	dbURL := e2etest.DatabaseURL(t, e2etest.Engine(eng))
 	st, err := storeopen.Open(ctx, t.TempDir(), dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -184,19 +185,7 @@ func seedSpans() []cloudmeter.Span {
 type testAPI struct {
 	store *fakeStore
 	url   string
-	logs  *strings.Builder
-	mu    *sync.Mutex
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	logs  *testutil.SyncBuffer
 }
 
 func newTestAPI(t *testing.T, spans []cloudmeter.Span) *testAPI {
@@ -216,8 +205,8 @@ func newTestAPI(t *testing.T, spans []cloudmeter.Span) *testAPI {
 		book:  demo.SeedPrices,
 		spans: spans,
 	}
-	a := &testAPI{store: st, logs: &strings.Builder{}, mu: &sync.Mutex{}}
-	log := slog.New(slog.NewTextHandler(lockedWriter{a.mu, a.logs}, nil))
+	a := &testAPI{store: st, logs: &testutil.SyncBuffer{}}
+	log := slog.New(slog.NewTextHandler(a.logs, nil))
 	svc := service.New(st, service.Options{Now: func() time.Time { return fixedNow }, Logger: log})
 	srv := httptest.NewServer(metalsoft.Handler(svc, 1<<16, log))
 	t.Cleanup(srv.Close)
@@ -225,11 +214,7 @@ func newTestAPI(t *testing.T, spans []cloudmeter.Span) *testAPI {
 	return a
 }
 
-func (a *testAPI) logText() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.logs.String()
-}
+func (a *testAPI) logText() string { return a.logs.String() }
 
 // call posts body with key (none when empty) and no Content-Type, and returns the body.
 func (a *testAPI) call(t *testing.T, key, body string) []byte {

@@ -14,41 +14,27 @@ import (
 
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/internal/testserver"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // instance is one running server.
-type instance struct {
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
-}
+type instance struct{ *testserver.Server }
 
 func start(t *testing.T, dataDir, dbURL string) *instance {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{cancel: cancel, done: make(chan error, 1)}
-	started := make(chan string, 1)
-	go func() {
-		in.done <- server.Run(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dataDir, DatabaseURL: dbURL,
-			Started: func(a string) { started <- a }, ShutdownTimeout: 30 * time.Second})
-	}()
-	select {
-	case in.addr = <-started:
-	case err := <-in.done:
+	srv, err := testserver.Start(context.Background(), dataDir, dbURL, server.Config{ShutdownTimeout: 30 * time.Second})
+	if err != nil {
 		t.Fatalf("server did not start: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start within 60 s")
 	}
-	return in
+	return &instance{srv}
 }
 
 func (in *instance) stop(t *testing.T) {
 	t.Helper()
-	in.cancel()
-	if err := <-in.done; err != nil {
+	if err := in.Close(); err != nil {
 		t.Errorf("server stopped with %v", err)
 	}
 }
@@ -181,7 +167,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 				if target == down {
 					target = (target + 1) % 3 // a balancer sends it elsewhere while it restarts
 				}
-				addr := insts[target].addr
+				addr := insts[target].Addr
 				res, err := post(t, client, addr, key, batches[s.batch])
 				mu.RUnlock()
 				resultsLock.Lock()
@@ -234,19 +220,19 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	liteKey := seedStore(t, liteDir, "", "")
 	lite := start(t, liteDir, "")
 	for _, b := range batches {
-		if _, err := post(t, client, lite.addr, liteKey, b); err != nil {
+		if _, err := post(t, client, lite.Addr, liteKey, b); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	for user := 1; user <= 3; user++ {
-		want := detailed(t, insts[0].addr, key, user)
+		want := detailed(t, insts[0].Addr, key, user)
 		for i := 1; i < 3; i++ {
-			if got := detailed(t, insts[i].addr, key, user); !bytes.Equal(got, want) {
+			if got := detailed(t, insts[i].Addr, key, user); !bytes.Equal(got, want) {
 				t.Errorf("user %d: instance %d's report differs from instance 0's", user, i)
 			}
 		}
-		if got := detailed(t, lite.addr, liteKey, user); !bytes.Equal(got, want) {
+		if got := detailed(t, lite.Addr, liteKey, user); !bytes.Equal(got, want) {
 			t.Errorf("user %d: the SQLite report differs from the PostgreSQL one", user)
 		}
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/cloudmeter/cloudmeter/cli"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/testserver"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
@@ -102,24 +104,6 @@ func TestStartWithDatabaseDown(t *testing.T) {
 	if strings.Contains(stderr, "hunter2") {
 		t.Errorf("stderr shows the password: %q", stderr)
 	}
-}
-
-// syncBuffer collects a server's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // answer is a complete HTTP answer.
@@ -288,33 +272,19 @@ func TestDatabaseGoesAway(t *testing.T) {
 
 	key := seedStore(t, "", dbURL, "outage test")
 
-	logs := &syncBuffer{}
-	runCtx, stopServer := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	started := make(chan string, 1)
-	go func() {
-		done <- server.Run(runCtx, server.Config{Listen: "127.0.0.1:0", DatabaseURL: dbURL, ShutdownTimeout: 10 * time.Second,
-			Logger:  slog.New(slog.NewTextHandler(logs, nil)),
-			Started: func(a string) { started <- a }})
-	}()
-	var c *client
-	select {
-	case addr := <-started:
-		c = &client{base: "http://" + addr, key: key, http: &http.Client{Timeout: hangAfter, Transport: &http.Transport{Proxy: nil}}}
-	case err := <-done:
+	logs := &testutil.SyncBuffer{}
+	srv, err := testserver.Start(ctx, "", dbURL, server.Config{ShutdownTimeout: 10 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
 		t.Fatalf("server did not start: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("server did not start within a minute")
 	}
+	c := &client{base: srv.URL, key: key, http: &http.Client{Timeout: hangAfter, Transport: &http.Transport{Proxy: nil}}}
 	defer func() {
-		stopServer()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
-			}
-		case <-time.After(time.Minute):
+		switch err := srv.Stop(time.Minute); {
+		case errors.Is(err, testserver.ErrStillRunning):
 			t.Error("server did not stop within a minute of its context ending")
+		case err != nil:
+			t.Errorf("server stopped with %v", err)
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
@@ -423,8 +393,8 @@ func TestDatabaseGoesAway(t *testing.T) {
 
 	time.Sleep(time.Second) // the writers keep meeting the outage
 	select {
-	case err := <-done:
-		t.Fatalf("the server stopped during the outage: %v", err)
+	case <-srv.Done():
+		t.Fatalf("the server stopped during the outage: %v", srv.Err())
 	default:
 	}
 
@@ -516,7 +486,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 
 	// The second server starts now.
 	second := start(t, "", dbURL)
-	sc := &client{base: "http://" + second.addr, key: key, http: c.http}
+	sc := &client{base: second.URL, key: key, http: c.http}
 	if code, body, err := readyz(sc); err != nil || code != http.StatusOK {
 		t.Errorf("/readyz of the second server: %d %v %v", code, body, err)
 	}

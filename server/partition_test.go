@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/testserver"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
@@ -118,34 +120,24 @@ func TestDatabaseStopsAnswering(t *testing.T) {
 	key := seedStore(t, "", direct, "partition test")
 
 	const requestTimeout = 2 * time.Second
-	logs := &syncBuffer{}
-	sctx, stop := context.WithCancel(ctx)
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() {
-		done <- server.Run(sctx, server.Config{Listen: "127.0.0.1:0", DatabaseURL: proxied, RequestTimeout: requestTimeout,
-			ShutdownTimeout: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil)), Started: func(a string) { addrc <- a }})
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
+	logs := &testutil.SyncBuffer{}
+	srv, err := testserver.Start(ctx, "", proxied, server.Config{RequestTimeout: requestTimeout,
+		ShutdownTimeout: 5 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
 		t.Fatalf("server did not start: %v", err)
 	}
 	defer func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server: %v", err)
-			}
-		case <-time.After(hangAfter):
+		switch err := srv.Stop(hangAfter); {
+		case errors.Is(err, testserver.ErrStillRunning):
 			t.Errorf("the server did not stop within %v of its shutdown", hangAfter)
+		case err != nil:
+			t.Errorf("server: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	}()
-	c := &client{base: "http://" + addr, key: key, http: &http.Client{Timeout: hangAfter}}
+	c := &client{base: srv.URL, key: key, http: &http.Client{Timeout: hangAfter}}
 
 	a, res, err := c.ingest(outageBatch(9, 0))
 	if err != nil || a.status != http.StatusOK || res.Accepted != 10 {

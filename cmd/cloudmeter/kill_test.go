@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
 
 // TestKillLosesNoAcknowledgedWrite runs the real binary, kills it with SIGKILL right
@@ -172,24 +174,7 @@ type server struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *testutil.SyncBuffer
 }
 
 var addrRE = regexp.MustCompile(`msg="cloudmeter serving" addr=(\S+)`)
@@ -207,7 +192,7 @@ func startServer(t *testing.T, bin, data string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	s := &server{cmd: cmd, done: make(chan struct{}), logs: &syncBuffer{}}
+	s := &server{cmd: cmd, done: make(chan struct{}), logs: &testutil.SyncBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -1,26 +1,19 @@
 package jsonrpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
 type ctxKey struct{}
 
@@ -46,27 +39,9 @@ func (brokenReport) AppendJSON(buf []byte) []byte {
 	panic("half-written report")
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use by a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	*Server
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 	calls atomic.Int64 // calls of "count"
 }
 
@@ -74,7 +49,7 @@ var errQuota = &Error{Code: -32001, Message: "quota exceeded"}
 
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
-	ts := &testServer{Server: NewServer(), logs: &syncBuffer{}}
+	ts := &testServer{Server: NewServer(), logs: &testutil.SyncBuffer{}}
 	ts.Logger = slog.New(slog.NewTextHandler(ts.logs, nil))
 	ts.Register("echo", func(ctx context.Context, p Params) (any, error) { return p, nil })
 	ts.Register("add", func(ctx context.Context, p Params) (any, error) {
@@ -130,24 +105,6 @@ func checkJSONResponse(t *testing.T, w *httptest.ResponseRecorder) string {
 		t.Errorf("response is not valid JSON: %s", w.Body)
 	}
 	return w.Body.String()
-}
-
-// golden compares got with testdata/name.golden, rewriting it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("response differs from %s (-want +got):\n%s", path, diff)
-	}
 }
 
 var discardLogger = slog.New(slog.DiscardHandler)

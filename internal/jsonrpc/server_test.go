@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
 
 // TestCurl reproduces
@@ -801,7 +803,7 @@ func TestGolden(t *testing.T) {
 			ts := newTestServer(t)
 			w := post(t, ts, tt.body)
 			checkJSONResponse(t, w)
-			golden(t, tt.name, w.Body.Bytes())
+			testutil.Golden(t, "testdata/"+tt.name+".golden", w.Body.Bytes())
 		})
 	}
 }

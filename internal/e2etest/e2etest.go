@@ -1,40 +1,45 @@
-// Package e2e holds cloudmeter's end-to-end tests and the harness they share: a real
-// server (server.Run on a loopback port with a temporary data directory) on either
-// storage engine, an admin key made by the command line, and small HTTP helpers that
-// fail the test on any 5xx answer or JSON-RPC internal error, so that "never a 500" is
-// checked by every request.
+// Package e2etest is the harness of the tests that run a real server: a server
+// (package testserver: server.Run on a loopback port, with a temporary data directory)
+// on either storage engine, an admin key made by the command line, and small HTTP
+// helpers that fail the test on any 5xx answer or JSON-RPC internal error, so that
+// "never a 5xx" is checked by every request.
 //
-// Every test runs on both engines, as subtests named "sqlite" and "postgres"; the
-// PostgreSQL ones get a fresh database from package pgtest, and skip, saying how to
-// enable them, when no PostgreSQL server can be had. Other test packages may use the
-// harness (a package that does calls pgtest.Main from its TestMain):
+// It takes a testing.TB everywhere, and so is for tests only; starting and stopping a
+// server without one (as `cloudmeter bench` does) is package testserver's.
+//
+// The end-to-end tests (package e2e) run every test on both engines, as subtests named
+// "sqlite" and "postgres"; the PostgreSQL ones get a fresh database from package pgtest,
+// and skip, saying how to enable them, when no PostgreSQL server can be had. A test
+// package that uses the PostgreSQL engine calls pgtest.Main from its TestMain:
 //
 //	func TestX(t *testing.T) {
-//		e2e.OnEachEngine(t, func(t *testing.T, eng e2e.Engine) {
-//			srv := e2e.StartServer(t, eng)
+//		e2etest.OnEachEngine(t, func(t *testing.T, eng e2etest.Engine) {
+//			srv := e2etest.StartServer(t, eng)
 //			srv.LoadSeed(t)
 //			resp := srv.RPC(t, srv.AdminKey, `{"id":1,"jsonrpc":"2.0","method":"resource_utilization_detailed","params":[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]}`)
 //			...
 //		})
 //	}
-package e2e
+package e2etest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/cli"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
+	"github.com/cloudmeter/cloudmeter/internal/testserver"
+	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
@@ -84,7 +89,7 @@ type Server struct {
 	AdminKey string
 	// Client is the HTTP client the helpers use (no proxy, a timeout).
 	Client *http.Client
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 }
 
 // StartServer starts a server on eng with the default configuration.
@@ -93,23 +98,30 @@ func StartServer(t testing.TB, eng Engine) *Server {
 	return StartServerWith(t, eng, server.Config{})
 }
 
-// StartServerWith starts a server on eng with cfg; Listen, DataDir, DatabaseURL and
-// Started are set by the harness (loopback port 0, a temporary directory, on PostgreSQL
-// a fresh database from pgtest.URL, which skips the test when no server can be had),
-// and so is Logger unless cfg sets it. The server is stopped, and waited for, when the
-// test ends; its log is printed if the test failed, and any error logged by it fails the
-// test.
+// DatabaseURL is the database of a test server on eng: "" on SQLite (the data directory
+// holds it), and on PostgreSQL a fresh, migrated database from pgtest.URL, which skips
+// the test when no PostgreSQL server can be had.
+func DatabaseURL(t testing.TB, eng Engine) string {
+	t.Helper()
+	switch eng {
+	case SQLite:
+		return ""
+	case Postgres:
+		return pgtest.URL(t)
+	}
+	t.Fatalf("unknown engine %q", eng)
+	return ""
+}
+
+// StartServerWith starts a server on eng with cfg, with testserver.Start: Listen,
+// DataDir, DatabaseURL and Started are set by the harness (loopback port 0, a temporary
+// directory, on PostgreSQL the database of DatabaseURL), and so is Logger unless cfg
+// sets it. The server is stopped, and waited for, when the test ends; its log is printed
+// if the test failed, and any error logged by it fails the test.
 func StartServerWith(t testing.TB, eng Engine, cfg server.Config) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &Server{Engine: eng, DataDir: dir, logs: &syncBuffer{}}
-	switch eng {
-	case SQLite:
-	case Postgres:
-		s.DatabaseURL = pgtest.URL(t)
-	default:
-		t.Fatalf("unknown engine %q", eng)
-	}
+	s := &Server{Engine: eng, DataDir: dir, DatabaseURL: DatabaseURL(t, eng), logs: &testutil.SyncBuffer{}}
 	s.AdminKey = CreateKeyCLI(t, dir, s.DatabaseURL, 1, "admin")
 
 	if cfg.Logger == nil {
@@ -118,37 +130,20 @@ func StartServerWith(t testing.TB, eng Engine, cfg server.Config) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 5 * time.Second
 	}
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = dir
-	cfg.DatabaseURL = s.DatabaseURL
-	addrc := make(chan string, 1)
-	cfg.Started = func(addr string) { addrc <- addr }
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg) }()
-	select {
-	case addr := <-addrc:
-		s.URL = "http://" + addr
-	case err := <-done:
-		cancel()
-		t.Fatalf("server.Run returned before it started: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("server did not start within 30s")
+	srv, err := testserver.Start(context.Background(), dir, s.DatabaseURL, cfg)
+	if err != nil {
+		t.Fatalf("starting the server: %v", err)
 	}
+	s.URL = srv.URL
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}
 	s.Client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server.Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
+		switch err := srv.Stop(20 * time.Second); {
+		case errors.Is(err, testserver.ErrStillRunning):
 			t.Errorf("server did not stop within 20s of its context being cancelled")
+		case err != nil:
+			t.Errorf("server.Run: %v", err)
 		}
 		logs := s.logs.String()
 		if strings.Contains(logs, "level=ERROR") {
@@ -325,22 +320,4 @@ func (s *Server) CreateKey(t testing.TB, user int64, permissions ...string) stri
 		t.Fatalf("POST /api/v1/keys: no key in the answer: %s", r.Body)
 	}
 	return out.Key
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
