@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 )
 
 // errorMapping is what one error kind becomes in the native API: an HTTP status and the
@@ -48,12 +49,13 @@ type errorDetail struct {
 }
 
 // WriteError answers err in the native error shape with its mapped status. Errors of 5xx
-// are logged with their cause; the client sees only the kind's message ("internal error"
+// are logged with their cause, once: on the request's access log line when the server
+// keeps one (package reqinfo), else here. The client sees only the kind's message ("internal error"
 // for anything that is not a domain error). Every native answer of an error, the
 // router's own 404 and 405 and a recovered panic included, goes through it.
 func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	m := mappingOf(err)
-	if m.Status >= 500 {
+	if m.Status >= 500 && !reqinfo.SetError(r.Context(), err) {
 		if log == nil {
 			log = slog.Default()
 		}

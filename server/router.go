@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -78,6 +79,7 @@ func operations(s Surfaces, log *slog.Logger) (http.Handler, []string) {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := s.Ready(ctx); err != nil {
+				reqinfo.SetError(r.Context(), err)
 				httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": cloudmeter.MessageOf(err)})
 				return
 			}

@@ -181,8 +181,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // observe writes one access log line per request (method, route pattern, status,
-// duration, the id of the key it was authenticated with; never the key, a query string
-// or a body) and counts it in the metrics by route pattern (never the raw path, which
+// duration, the id of the key it was authenticated with, and for a server failure its
+// error and cause; never the key, a query string or a body) and counts it in the metrics by route pattern (never the raw path, which
 // would make label values unbounded).
 func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,12 +194,20 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		route, code := info.Route(), max(sw.code, 200)
 		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
-		level := slog.LevelInfo
+		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route), slog.Int("status", code),
+			slog.Duration("duration", elapsed), slog.String("key", info.KeyID())}
+		level, msg := slog.LevelInfo, "request"
 		if code >= 500 {
-			level = slog.LevelError
+			level, msg = slog.LevelError, "request failed"
 		}
-		log.LogAttrs(ctx, level, "request", slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", code), slog.Duration("duration", elapsed), slog.String("key", info.KeyID()))
+		if err := info.Err(); err != nil {
+			level, msg = slog.LevelError, "request failed"
+			attrs = append(attrs, slog.Any("err", err))
+			if cause := errors.Unwrap(err); cause != nil {
+				attrs = append(attrs, slog.Any("cause", cause))
+			}
+		}
+		log.LogAttrs(ctx, level, msg, attrs...)
 	})
 }
 

@@ -1,5 +1,6 @@
 // Package reqinfo records what one request did as it goes through the layers (the route
-// it matched, the API key it was authenticated with), so that the server can write one
+// it matched, the API key it was authenticated with, the server failure it was answered
+// with), so that the server can write one
 // access log line and label its metrics once the request is answered. It holds no HTTP
 // code: the service records the key, each API surface the route.
 package reqinfo
@@ -15,6 +16,7 @@ type Info struct {
 	mu    sync.Mutex
 	route string
 	keyID string
+	err   error
 }
 
 type ctxKey struct{}
@@ -48,6 +50,29 @@ func SetKey(ctx context.Context, keyID string) {
 		in.keyID = keyID
 		in.mu.Unlock()
 	}
+}
+
+// SetError records the failure a request was answered with when it is the server's
+// (5xx): the access log line then carries it, so a failed request is logged once. It
+// reports false when ctx carries no Info, for the caller to log the error itself.
+func SetError(ctx context.Context, err error) bool {
+	in := from(ctx)
+	if in == nil {
+		return false
+	}
+	in.mu.Lock()
+	if in.err == nil {
+		in.err = err
+	}
+	in.mu.Unlock()
+	return true
+}
+
+// Err returns the recorded failure, or nil.
+func (in *Info) Err() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.err
 }
 
 // Route returns the recorded route, or "unmatched".
