@@ -116,3 +116,9 @@ func MessageOf(err error) string {
 	}
 	return "internal error"
 }
+
+// ProductNotFound is the error for a product that is not there, or that the caller may
+// not see: the two answers are the same, so that product ids cannot be probed.
+func ProductNotFound(productID int64) *Error {
+	return Errorf(KindNotFound, "product %d: no provisioned resource has this product_id", productID)
+}

@@ -33,7 +33,8 @@ func ParseTime(field, s string) (int64, error) {
 	if err != nil {
 		return 0, Errorf(KindInvalid, "%s: %s is not an RFC 3339 timestamp such as 2024-01-31T23:59:59Z", field, strconv.Quote(s)).About(SubjectTimestamp)
 	}
-	if t.Year() < 1970 || t.Year() > 9999 {
+	// The range is checked in UTC: 1970-01-01T00:00:00+01:00 is still 1969.
+	if t = t.UTC(); t.Year() < 1970 || t.Year() > 9999 {
 		return 0, Errorf(KindInvalid, "%s: %s is outside the years 1970 to 9999", field, strconv.Quote(s)).About(SubjectTimestamp)
 	}
 	return t.Unix(), nil

@@ -132,6 +132,9 @@ type ServeCmd struct {
 	MaxReportYears  int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
 	ShutdownTimeout time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
 	RequestTimeout  time.Duration `env:"CLOUDMETER_REQUEST_TIMEOUT" default:"60s" help:"How long one request may take; past it the request fails with 503 and its work is rolled back (a database that stops answering never hangs a client)."`
+	ReadTimeout     time.Duration `env:"CLOUDMETER_READ_TIMEOUT" default:"60s" help:"How long reading one request (headers and body) may take; a slower client is cut off."`
+	WriteTimeout    time.Duration `env:"CLOUDMETER_WRITE_TIMEOUT" default:"2m" help:"How long a request may take from its headers to the end of its answer (at least --request-timeout plus 30s); a client that reads its answer slower is cut off."`
+	IdleTimeout     time.Duration `env:"CLOUDMETER_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection is kept open."`
 	LogFormat       string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
 }
 
@@ -149,6 +152,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 		Service:         service.Limits{MaxReportYears: c.MaxReportYears},
 		ShutdownTimeout: c.ShutdownTimeout,
 		RequestTimeout:  c.RequestTimeout,
+		ReadTimeout:     c.ReadTimeout,
+		WriteTimeout:    c.WriteTimeout,
+		IdleTimeout:     c.IdleTimeout,
 		Logger:          slog.New(h),
 	})
 }

@@ -19,7 +19,7 @@ type KeysCmd struct {
 type KeysCreateCmd struct {
 	StoreFlags
 	User        int64  `required:"" help:"User id the key belongs to (the key starts with it)."`
-	Permissions string `required:"" help:"Comma-separated permissions: utilization_reports_read, events_write, prices_read, prices_write, admin."`
+	Permissions string `help:"Comma-separated permissions: utilization_reports_read, events_write, prices_read, prices_write, admin. None makes a customer's key, which reads its own user's usage only."`
 	Label       string `help:"A note saying what the key is for."`
 }
 
@@ -38,7 +38,11 @@ func (c *KeysCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Stdout, "created key %s for user %d with %s\nstore it now: it is shown only once\n%s\n", k.ID, k.UserID, c.Permissions, plain)
+	what := c.Permissions
+	if len(perms) == 0 {
+		what = "no permission (a customer's key: it reads its own user's usage only)"
+	}
+	fmt.Fprintf(g.Stdout, "created key %s for user %d with %s\nstore it now: it is shown only once\n%s\n", k.ID, k.UserID, what, plain)
 	return nil
 }
 

@@ -366,7 +366,8 @@ func testRESTBasics(t *testing.T, eng e2etest.Engine) {
 		}
 		restError(t, srv.Do(t, http.MethodGet, "/api/v1/keys", user2, "", nil), http.StatusForbidden, "forbidden")
 		user3 := srv.CreateKey(t, 3, "prices_read")
-		restError(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user3, "", nil), http.StatusForbidden, "forbidden")
+		// Another user's product is answered as a missing one: ids cannot be probed.
+		restError(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user3, "", nil), http.StatusNotFound, "not_found")
 		// With utilization_reports_read, user 2 reads user 1's resource.
 		e2etest.MustStatus(t, srv.Do(t, http.MethodGet, "/api/v1/resources/2416", user2, "", nil), http.StatusOK, "user 2 with utilization_reports_read")
 	})

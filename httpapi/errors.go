@@ -66,6 +66,12 @@ func WriteError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err er
 	if errors.As(err, &ce) && m.Status < 500 {
 		body.Error.Details = ce.Details
 	}
+	if r.ContentLength != 0 && m.Status >= 400 && m.Status < 500 {
+		// The body may be unread (a refusal comes before it is read): close the
+		// connection after the answer instead of reading the rest of a body nobody
+		// wants, which a slow or endless client would make last for ever.
+		w.Header().Set("Connection", "close")
+	}
 	if m.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cloudmeter"`)
 	}

@@ -177,8 +177,14 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// readBody reads a request body up to the limit.
+// readBody reads a request body up to the limit. A body announced larger than the limit
+// is refused before a byte of it is read (and before a client that sent Expect:
+// 100-continue is told to send it).
 func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > a.limits.MaxBodyBytes {
+		return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge, "request body: Content-Length %d is larger than the limit of %d bytes (--max-body-bytes)",
+			r.ContentLength, a.limits.MaxBodyBytes)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.limits.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -208,6 +214,9 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request, key cloudmeter.
 		return
 	}
 	events, err := ledger.DecodeBatch(r.Header.Get("Content-Type"), body, ledger.Limits{MaxEvents: a.limits.MaxBatchEvents})
+	if cloudmeter.KindOf(err) == cloudmeter.KindTooLarge {
+		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "%s (--max-batch-events)", cloudmeter.MessageOf(err))
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -383,6 +392,12 @@ func (a *API) getUtilization(w http.ResponseWriter, r *http.Request, key cloudme
 		}
 		req.InfrastructureIDs = append(req.InfrastructureIDs, id)
 	}
+	for _, dc := range q["datacenter"] {
+		if err := cloudmeter.CheckText("datacenter", dc, cloudmeter.MaxNameBytes); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	req.Datacenters = q["datacenter"]
 	u, err := a.svc.Utilization(r.Context(), key, req)
 	if err != nil {
@@ -446,6 +461,10 @@ func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
 		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be a JSON object {\"user_id\": N, \"permissions\": [\"...\"], \"label\": \"...\"}%s", fieldHint(err)))
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: unexpected data after the JSON object"))
 		return
 	}
 	perms, err := cloudmeter.ParsePermissions(strings.Join(in.Permissions, ","))

@@ -759,7 +759,7 @@ func cases() []tcase {
 		{name: "resource live", op: resource, url: "/api/v1/resources/9001", key: "admin", status: 200},
 		{name: "resource bad id", op: resource, url: "/api/v1/resources/abc", key: "admin", status: 400},
 		{name: "resource no key", op: resource, url: "/api/v1/resources/2416", status: 401},
-		{name: "resource other user", op: resource, url: "/api/v1/resources/2416", key: "stranger", status: 403},
+		{name: "resource other user", op: resource, url: "/api/v1/resources/2416", key: "stranger", status: 404},
 		{name: "resource unknown", op: resource, url: "/api/v1/resources/424242", key: "admin", status: 404},
 
 		// A waypoint's traffic: the seed's network 8381, with samples of 2016-02-01.
@@ -779,7 +779,7 @@ func cases() []tcase {
 		{name: "traffic too many hours", op: traffic, url: "/api/v1/resources/8381/traffic?from=2016-01-01T00:00:00Z&to=2017-12-31T23:59:59Z", key: "admin", status: 400},
 		{name: "traffic bad timestamp", op: traffic, url: "/api/v1/resources/8381/traffic?from=monday", key: "admin", status: 400},
 		{name: "traffic no key", op: traffic, url: "/api/v1/resources/8381/traffic", status: 401},
-		{name: "traffic other user", op: traffic, url: "/api/v1/resources/8381/traffic", key: "stranger", status: 403},
+		{name: "traffic other user", op: traffic, url: "/api/v1/resources/8381/traffic", key: "stranger", status: 404},
 		{name: "traffic unknown", op: traffic, url: "/api/v1/resources/424242/traffic", key: "admin", status: 404},
 
 		// Utilization.

@@ -149,6 +149,14 @@ var reasonResourceType = func() string {
 // maxMeasurementPeriod is the longest measurement period: a leap year, in seconds.
 const maxMeasurementPeriod = 366 * 24 * 3600
 
+// maxSizeMBytes bounds drive sizes at 1 EiB (2^40 MiB), and maxStoredGBytes a data lake's
+// stored gigabytes the same: far above any drive, and low enough that a size times any
+// sane price fits in an amount.
+const (
+	maxSizeMBytes   = 1 << 40
+	maxStoredGBytes = 1 << 30
+)
+
 // data checks the members ms (sorted by name) of the data object of an event of type
 // e.Type and fills e's typed fields.
 func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
@@ -194,13 +202,13 @@ func (d *decoder) data(ev int, e *cloudmeter.Event, ms []node) {
 		case fieldInfrastructureID:
 			p.InfrastructureID = d.intField(ev, "data.infrastructure_id", v, 1, math.MaxInt64)
 		case fieldInfrastructureLabel:
-			p.InfrastructureLabel = d.stringField(ev, "data.infrastructure_label", v, false)
+			p.InfrastructureLabel = d.stringField(ev, "data.infrastructure_label", v, false, cloudmeter.MaxTextBytes)
 		case fieldDatacenter:
-			p.Datacenter = d.stringField(ev, "data.datacenter", v, true)
+			p.Datacenter = d.stringField(ev, "data.datacenter", v, true, cloudmeter.MaxNameBytes)
 		case fieldLabel:
-			p.Label = d.stringField(ev, "data.label", v, false)
+			p.Label = d.stringField(ev, "data.label", v, false, cloudmeter.MaxTextBytes)
 		case fieldSubdomain:
-			p.Subdomain = d.stringField(ev, "data.subdomain", v, false)
+			p.Subdomain = d.stringField(ev, "data.subdomain", v, false, cloudmeter.MaxTextBytes)
 		case fieldAttributes:
 			d.attributes(ev, &e.Attributes, m, e.Type == cloudmeter.EventChanged)
 		case fieldExcludeBilling:
@@ -269,9 +277,9 @@ func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, n node, changed b
 		case "server_type_name":
 			a.ServerTypeName = d.stringPtr(ev, prefix+".server_type_name", v)
 		case "drive_size_mbytes":
-			a.DriveSizeMBytes = d.intPtr(ev, prefix+".drive_size_mbytes", v, 1, math.MaxInt64)
+			a.DriveSizeMBytes = d.intPtr(ev, prefix+".drive_size_mbytes", v, 1, maxSizeMBytes)
 		case "shared_drive_size_mbytes":
-			a.SharedDriveSizeMBytes = d.intPtr(ev, prefix+".shared_drive_size_mbytes", v, 1, math.MaxInt64)
+			a.SharedDriveSizeMBytes = d.intPtr(ev, prefix+".shared_drive_size_mbytes", v, 1, maxSizeMBytes)
 		case "storage_type":
 			a.StorageType = d.stringPtr(ev, prefix+".storage_type", v)
 		case "subnet_type":
@@ -285,7 +293,7 @@ func (d *decoder) attributes(ev int, a *cloudmeter.Attributes, n node, changed b
 		case "measurement_period":
 			a.MeasurementPeriod = d.intPtr(ev, prefix+".measurement_period", v, 1, maxMeasurementPeriod)
 		case "stored_gbytes":
-			a.StoredGBytes = d.intPtr(ev, prefix+".stored_gbytes", v, 0, math.MaxInt64)
+			a.StoredGBytes = d.intPtr(ev, prefix+".stored_gbytes", v, 0, maxStoredGBytes)
 		}
 	}
 	if a.SubnetType != nil && *a.SubnetType == "ipv4" && a.SubnetPrefixSize != nil && *a.SubnetPrefixSize > 32 {
@@ -343,20 +351,25 @@ func rangeReason(lo, hi int64) string {
 	}
 }
 
-// stringField decodes a string; nonEmpty says it must not be "".
-func (d *decoder) stringField(ev int, field, v string, nonEmpty bool) string {
+// stringField decodes a string of at most maxBytes bytes without control characters;
+// nonEmpty says it must not be "".
+func (d *decoder) stringField(ev int, field, v string, nonEmpty bool, maxBytes int) string {
 	s, _, ok := stringValue(v)
 	switch {
 	case !ok:
 		d.fail(ev, field, reasonString)
 	case nonEmpty && s == "":
 		d.fail(ev, field, reasonNonEmpty)
+	case len(s) > maxBytes:
+		d.fail(ev, field, "must be at most "+strconv.Itoa(maxBytes)+" bytes long")
+	case hasControl(s):
+		d.fail(ev, field, "must not contain control characters")
 	}
 	return s
 }
 
-// stringPtr is stringField for an optional non-empty attribute.
+// stringPtr is stringField for an optional non-empty attribute that names something.
 func (d *decoder) stringPtr(ev int, field, v string) *string {
-	s := d.stringField(ev, field, v, true)
+	s := d.stringField(ev, field, v, true, cloudmeter.MaxNameBytes)
 	return &s
 }

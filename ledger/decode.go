@@ -43,7 +43,7 @@ type EventError struct {
 const MaxDetails = 1000
 
 // maxKeyBytes bounds id and source: they are a key stored with every event.
-const maxKeyBytes = 256
+const maxKeyBytes = cloudmeter.MaxNameBytes
 
 // messageErrors is how many EventErrors the message of a batch error quotes.
 const messageErrors = 3
@@ -80,7 +80,16 @@ func DecodeBatch(contentType string, body []byte, lim Limits) ([]cloudmeter.Even
 		wantObject = true
 	case mediaBatch:
 		wantArray = true
-	case mediaJSON, "":
+	case mediaJSON:
+		wantObject, wantArray = true, true
+	case "":
+		// No Content-Type is application/json; one that names no media type (";;;") is
+		// a mistake, not an absence.
+		if strings.TrimSpace(contentType) != "" {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
+				"Content-Type %s names no media type: send %s (one event), %s (a JSON array of events) or %s (either)",
+				strconv.Quote(contentType), mediaEvent, mediaBatch, mediaJSON)
+		}
 		wantObject, wantArray = true, true
 	default:
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
@@ -443,6 +452,8 @@ func (d *decoder) event(ev int, v node) (e cloudmeter.Event, ok bool) {
 			d.fail(ev, "subject", reasonNonEmpty)
 		} else if hasControl(s) {
 			d.fail(ev, "subject", "must not contain control characters")
+		} else if len(s) > cloudmeter.MaxTextBytes {
+			d.fail(ev, "subject", "must be at most "+strconv.Itoa(cloudmeter.MaxTextBytes)+" bytes long")
 		} else {
 			subject = s
 		}
@@ -551,12 +562,5 @@ func notAttribute(name string) string {
 	return rule
 }
 
-// hasControl reports whether s holds an ASCII control character.
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return true
-		}
-	}
-	return false
-}
+// hasControl reports whether s holds a control character (cloudmeter.HasControl).
+func hasControl(s string) bool { return cloudmeter.HasControl(s) }

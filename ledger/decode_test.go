@@ -362,11 +362,11 @@ func TestDecodeBatchData(t *testing.T) {
 			[]ledger.EventError{{0, "data.server_type_id", reasonChangedFields}}},
 		{"ErrChangedBadAttributes", changed, attrs(`"server_type_id": 0, "server_type_name": "", "drive_size_mbytes": 1.5, "shared_drive_size_mbytes": "3",
 			"storage_type": 4, "subnet_type": "ipv5", "subnet_prefix_size": 129, "measurement_period": 31622401`), typed{}, []ledger.EventError{
-			{0, "data.attributes.drive_size_mbytes", "must be a whole number above 0"},
+			{0, "data.attributes.drive_size_mbytes", "must be a whole number from 1 to 1099511627776"},
 			{0, "data.attributes.measurement_period", "must be a whole number from 1 to 31622400"},
 			{0, "data.attributes.server_type_id", "must be a whole number above 0"},
 			{0, "data.attributes.server_type_name", "must be a non-empty string"},
-			{0, "data.attributes.shared_drive_size_mbytes", "must be a whole number above 0"},
+			{0, "data.attributes.shared_drive_size_mbytes", "must be a whole number from 1 to 1099511627776"},
 			{0, "data.attributes.storage_type", "must be a string"},
 			{0, "data.attributes.subnet_prefix_size", "must be a whole number from 0 to 128"},
 			{0, "data.attributes.subnet_type", `must be "ipv4" or "ipv6"`},

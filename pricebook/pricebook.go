@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -127,10 +128,14 @@ func Parse(body []byte) (*Book, error) {
 	if err := dec.Decode(&wire); err != nil {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: must be a JSON object {\"currency\": \"GBP\", \"entries\": [...]}: %s", jsonMessage(err))
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: unexpected data after the JSON object")
 	}
 	var errs []FieldError
+	if wire.Entries == nil {
+		// Absent or null: a client mistake, never taken for a book that prices nothing.
+		errs = append(errs, FieldError{Field: "entries", Reason: "must be a JSON array of price entries ([] for a book that prices nothing)"})
+	}
 	b := &Book{}
 	if wire.Currency != nil {
 		b.Currency = *wire.Currency

@@ -2,6 +2,7 @@ package rating
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
@@ -103,7 +104,10 @@ func (p *Pricer) Price(s *cloudmeter.Span, from, to int64) ([]Segment, error) {
 			} else {
 				cpu, err := p.costPerUnit(pc.Entry, num, den, period)
 				if err != nil {
-					return nil, err
+					// The size, not the book, is usually what is out of range: name both.
+					return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
+						"%s: its cost per unit (%d/%d %s at %s each, from price book entries[%d]) is larger than the largest amount, %s",
+						describe(s), num, den, pc.Entry.Unit, pc.Entry.Price, pc.Entry.Index(), money.Amount(math.MaxInt64))
 				}
 				seg.CostPerUnit = cpu
 			}
@@ -120,7 +124,7 @@ func (p *Pricer) costPerUnit(e *pricebook.Entry, num, den, period int64) (money.
 	}
 	v, err := money.CostPerUnit(num, den, e.Price, period, e.PeriodSeconds)
 	if err != nil {
-		return 0, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book entries[%d]: cost per unit does not fit: %v", e.Index(), err)
+		return 0, err
 	}
 	p.cache[k] = v
 	return v, nil

@@ -41,10 +41,29 @@ type Config struct {
 	// stops answering without closing its connections, a request fails with 503 after
 	// this long instead of waiting for ever. Work cut short is rolled back.
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// ReadTimeout bounds the reading of one request, headers and body (default 60 s): a
+	// client that sends its body a byte at a time is cut off, not waited for.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that carries no request for this long
+	// (default 120 s).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end of its answer
+	// (default 2 minutes, and never less than RequestTimeout plus 30 s): a client that
+	// reads its answer a byte at a time is cut off.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
+
+// The server's timeouts; see Config.
+const (
+	// ReadHeaderTimeout bounds the arrival of a request's headers.
+	ReadHeaderTimeout   = 10 * time.Second
+	DefaultReadTimeout  = 60 * time.Second
+	DefaultIdleTimeout  = 120 * time.Second
+	DefaultWriteTimeout = 2 * time.Minute
+)
 
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
@@ -58,6 +77,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 60 * time.Second
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	cfg.WriteTimeout = max(cfg.WriteTimeout, cfg.RequestTimeout+30*time.Second)
 	store, err := storeopen.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -97,7 +126,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	srv := &http.Server{
 		Handler:           observe(log, m, recoverer(log, withDeadline(cfg.RequestTimeout, router))),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()

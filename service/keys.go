@@ -59,8 +59,11 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (cloudmeter.A
 // CreateKey makes a new key for user with the given permissions and returns the key
 // itself, which is shown once and never stored.
 //
+// A key with no permission is a customer's key: it reads its own user's usage and
+// nothing else.
+//
 // Errors: KindForbidden when the caller is not an admin; KindInvalid for a bad user id
-// or no permissions.
+// or a label that is not text of at most cloudmeter.MaxTextBytes.
 func (s *Service) CreateKey(ctx context.Context, caller cloudmeter.APIKey, userID int64, perms []cloudmeter.Permission, label string) (string, cloudmeter.APIKey, error) {
 	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
 		return "", cloudmeter.APIKey{}, err
@@ -68,8 +71,8 @@ func (s *Service) CreateKey(ctx context.Context, caller cloudmeter.APIKey, userI
 	if userID <= 0 {
 		return "", cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindInvalid, "user: must be a user id above 0")
 	}
-	if len(perms) == 0 {
-		return "", cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindInvalid, "permissions: name at least one")
+	if err := cloudmeter.CheckText("label", label, cloudmeter.MaxTextBytes); err != nil {
+		return "", cloudmeter.APIKey{}, err
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
@@ -92,9 +95,15 @@ func (s *Service) Keys(ctx context.Context, key cloudmeter.APIKey) ([]cloudmeter
 	return s.store.Keys(ctx)
 }
 
-// RevokeKey revokes a key by id. Errors: KindForbidden without admin; KindNotFound.
+// RevokeKey revokes a key by id.
+//
+// Errors: KindForbidden without admin; KindInvalid for an id that is no text;
+// KindNotFound.
 func (s *Service) RevokeKey(ctx context.Context, key cloudmeter.APIKey, id string) error {
 	if err := key.Require(cloudmeter.PermAdmin); err != nil {
+		return err
+	}
+	if err := cloudmeter.CheckText("id", id, cloudmeter.MaxNameBytes); err != nil {
 		return err
 	}
 	return s.store.RevokeKey(ctx, id, s.Now())

@@ -29,6 +29,11 @@ func (r ReportRequest) Validate(limits Limits) error {
 	if r.UserID <= 0 {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "user: must be a user id above 0")
 	}
+	for i, dc := range r.Datacenters {
+		if err := cloudmeter.CheckText(fmt.Sprintf("datacenter_names[%d]", i), dc, cloudmeter.MaxNameBytes); err != nil {
+			return err
+		}
+	}
 	if r.End < r.Start {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "end: %s is before start %s", cloudmeter.FormatTime(r.End), cloudmeter.FormatTime(r.Start))
 	}
@@ -119,7 +124,8 @@ type ResourceView struct {
 
 // Resource returns one product with its segments priced by the book in force.
 //
-// Errors: KindNotFound; KindForbidden when the key may not read the owner.
+// Errors: KindNotFound, also when the key may not read the owner (so that product ids
+// cannot be probed).
 func (s *Service) Resource(ctx context.Context, key cloudmeter.APIKey, productID int64) (*ResourceView, error) {
 	now := s.Now()
 	res, spans, err := s.store.Resource(ctx, productID)
@@ -127,7 +133,7 @@ func (s *Service) Resource(ctx context.Context, key cloudmeter.APIKey, productID
 		return nil, err
 	}
 	if !key.CanReadUser(res.UserID) {
-		return nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may not read product %d: it belongs to another user", productID)
+		return nil, cloudmeter.ProductNotFound(productID)
 	}
 	book, err := s.currentBook(ctx)
 	if err != nil {

@@ -36,7 +36,7 @@ type TrafficView struct {
 // Traffic returns a waypoint's traffic series: its samples summed by bucket of their own
 // time (billing groups them by the waypoint's measurement period instead).
 //
-// Errors: KindNotFound; KindForbidden when the key may not read the owner; KindInvalid
+// Errors: KindNotFound, also when the key may not read the owner; KindInvalid
 // for a product that is no waypoint, an unknown granularity, a window that ends before
 // it starts or holds more than 8,784 buckets.
 func (s *Service) Traffic(ctx context.Context, key cloudmeter.APIKey, req TrafficRequest) (*TrafficView, error) {
@@ -53,7 +53,7 @@ func (s *Service) Traffic(ctx context.Context, key cloudmeter.APIKey, req Traffi
 		return nil, err
 	}
 	if !key.CanReadUser(res.UserID) {
-		return nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may not read product %d: it belongs to another user", req.ProductID)
+		return nil, cloudmeter.ProductNotFound(req.ProductID)
 	}
 	if !res.Type.Waypoint() {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "product %d is a %s, not a waypoint (network or data_lake): it meters no traffic", req.ProductID, res.Type)

@@ -145,7 +145,7 @@ func (s *Store) Resource(ctx context.Context, productID int64) (cloudmeter.Resou
 		Scan(&r.UserID, &r.ProductID, &r.InfrastructureID, &r.InfrastructureLabel, &r.Datacenter, &typ, &r.Label, &r.Subdomain, &excl, &attrs, &state,
 			&r.ProvisionedAt, &r.DeletedAt, &encoded)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, nil, cloudmeter.Errorf(cloudmeter.KindNotFound, "product %d: no provisioned resource has this product_id", productID)
+		return r, nil, cloudmeter.ProductNotFound(productID)
 	}
 	if err != nil {
 		return r, nil, s.err(err)
