@@ -1,6 +1,9 @@
 package metalsoft
 
 import (
+	"context"
+	"errors"
+
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/internal/jsonrpc"
 )
@@ -68,4 +71,28 @@ func ErrorCode(err error) int {
 // domain has no kind for, since only this API decodes its parameters by position.
 func typeMismatch(name, want string) error {
 	return &jsonrpc.Error{Code: CodeParamTypeMismatch, Message: "parameter " + name + ": must be " + want}
+}
+
+// mapError is the JSON-RPC server's ErrorMapper: the code of err's kind and subject, and
+// its client-safe message. An internal error is left to the server (nil), which answers
+// "internal error" and records it; an unavailable one is answered with its reason and
+// recorded as the server's fault too. A context's end that reached no store (a call of
+// a batch left unrun at the deadline) is answered as the store answers it: unavailable.
+func mapError(err error) (*jsonrpc.Error, bool) {
+	if _, ok := errors.AsType[*cloudmeter.Error](err); !ok &&
+		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		err = &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the request was cancelled or timed out", Err: err}
+	}
+	code := ErrorCode(err)
+	if code == jsonrpc.CodeInternalError {
+		return nil, true
+	}
+	return &jsonrpc.Error{Code: code, Message: cloudmeter.MessageOf(err)}, code == CodeUnavailable
+}
+
+// valueInvalid is MetalSoft's answer (143) to a string parameter that no valid request
+// holds: invalid UTF-8 or a lone surrogate (which decoding would silently replace with
+// U+FFFD) or a NUL character.
+func valueInvalid(name string) error {
+	return cloudmeter.Errorf(cloudmeter.KindInvalid, "parameter %s: must be valid UTF-8 text without NUL characters or lone surrogates", name)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -33,6 +34,11 @@ type fakeStore struct {
 	spans  []cloudmeter.Span
 	// fail, when set, is returned by UserExists.
 	fail error
+	// waitForEnd, when set, makes UserExists wait for the request's context to end and
+	// answer as a real store does then.
+	waitForEnd bool
+	// userChecks counts the calls of UserExists.
+	userChecks int
 	// queries records the span queries made.
 	queries []cloudmeter.SpanQuery
 }
@@ -44,7 +50,14 @@ func (f *fakeStore) KeyByHash(_ context.Context, hash string) (cloudmeter.APIKey
 	return cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindNotFound, "API key not found").About(cloudmeter.SubjectAPIKey)
 }
 
-func (f *fakeStore) UserExists(_ context.Context, user int64) (bool, error) {
+func (f *fakeStore) UserExists(ctx context.Context, user int64) (bool, error) {
+	f.mu.Lock()
+	f.userChecks++
+	f.mu.Unlock()
+	if f.waitForEnd {
+		<-ctx.Done()
+		return false, &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the request was cancelled or timed out", Err: ctx.Err()}
+	}
 	if f.fail != nil {
 		return false, f.fail
 	}
@@ -186,9 +199,37 @@ type testAPI struct {
 	store *fakeStore
 	url   string
 	logs  *testutil.SyncBuffer
+	// accessLogged receives a value after each access log line (apiConfig.accessLog),
+	// which is written after the answer.
+	accessLogged chan struct{}
+}
+
+// waitAccessLog waits for the access log line of a request answered.
+func (a *testAPI) waitAccessLog(t *testing.T) {
+	t.Helper()
+	select {
+	case <-a.accessLogged:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no access log line")
+	}
 }
 
 func newTestAPI(t *testing.T, spans []cloudmeter.Span) *testAPI {
+	t.Helper()
+	return newTestAPIWith(t, spans, apiConfig{opts: metalsoft.Options{MaxBodyBytes: 1 << 16}})
+}
+
+// apiConfig configures newTestAPIWith.
+type apiConfig struct {
+	opts metalsoft.Options
+	// accessLog wraps the API as the server does: each request carries a reqinfo, and one
+	// access log line per request is written to the same log, with the recorded failure.
+	accessLog bool
+	// deadline, when set, ends each request's context after it.
+	deadline time.Duration
+}
+
+func newTestAPIWith(t *testing.T, spans []cloudmeter.Span, cfg apiConfig) *testAPI {
 	t.Helper()
 	st := &fakeStore{
 		keys: map[string]cloudmeter.APIKey{
@@ -205,16 +246,56 @@ func newTestAPI(t *testing.T, spans []cloudmeter.Span) *testAPI {
 		book:  demo.SeedPrices,
 		spans: spans,
 	}
-	a := &testAPI{store: st, logs: &testutil.SyncBuffer{}}
+	a := &testAPI{store: st, logs: &testutil.SyncBuffer{}, accessLogged: make(chan struct{}, 100)}
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
 	svc := service.New(st, service.Options{Now: func() time.Time { return fixedNow }, Logger: log})
-	srv := httptest.NewServer(metalsoft.Handler(svc, 1<<16, log))
+	cfg.opts.Logger = log
+	h := metalsoft.NewHandler(svc, cfg.opts)
+	if cfg.deadline > 0 {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), cfg.deadline)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	if cfg.accessLog {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, info := reqinfo.New(r.Context())
+			next.ServeHTTP(w, r.WithContext(ctx))
+			if err := info.Err(); err != nil {
+				log.Error("request failed", "route", info.Route(), "err", err)
+			} else {
+				log.Info("request", "route", info.Route())
+			}
+			a.accessLogged <- struct{}{}
+		})
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a.url = srv.URL
 	return a
 }
 
 func (a *testAPI) logText() string { return a.logs.String() }
+
+// logLines returns the lines logged so far.
+func (a *testAPI) logLines() []string {
+	var out []string
+	for _, l := range strings.Split(a.logs.String(), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (a *testAPI) userChecks() int {
+	a.store.mu.Lock()
+	defer a.store.mu.Unlock()
+	return a.store.userChecks
+}
 
 // call posts body with key (none when empty) and no Content-Type, and returns the body.
 func (a *testAPI) call(t *testing.T, key, body string) []byte {

@@ -9,7 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -36,33 +36,54 @@ func Routes() []string { return []string{route} }
 
 type keyCtx struct{}
 
-// Handler returns the JSON-RPC API over svc, for every path under Prefix: Path answers
-// calls (and 405 to methods other than POST), any other path a JSON-RPC error with
-// status 404. A panic is answered with -32603, like any internal error.
+// DefaultMaxBatchCalls is the limit on the calls of one JSON-RPC batch when
+// Options.MaxBatchCalls is zero.
+const DefaultMaxBatchCalls = jsonrpc.DefaultMaxBatchCalls
+
+// MaxBatchCallsFlag is the server flag that sets Options.MaxBatchCalls, named in the
+// error that refuses a larger batch.
+const MaxBatchCallsFlag = "--max-rpc-batch"
+
+// Options configures the API; zero fields take the defaults.
+type Options struct {
+	// MaxBodyBytes limits a request's body (--max-body-bytes); zero or negative means
+	// jsonrpc.DefaultMaxBodyBytes. A larger body is answered with -32600.
+	MaxBodyBytes int64
+	// MaxBatchCalls limits the calls of one batch (--max-rpc-batch); zero or negative
+	// means DefaultMaxBatchCalls. A larger batch is refused as a whole, before any call
+	// runs, with one -32600 error of id null.
+	MaxBatchCalls int
+	// Logger receives what the access log cannot: a failed request's line when the
+	// request carries no reqinfo (in tests); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler returns the JSON-RPC API over svc with the body limit maxBody and the
+// default batch limit; see NewHandler.
 func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler {
+	return NewHandler(svc, Options{MaxBodyBytes: maxBody, Logger: log})
+}
+
+// NewHandler returns the JSON-RPC API over svc, for every path under Prefix: Path
+// answers calls (and 405 to methods other than POST), any other path a JSON-RPC error
+// with status 404. A panic is answered with -32603, like any internal error.
+//
+// A request whose calls fail on the server's side (an internal error, a database that
+// cannot be reached) is logged once, however many of its calls failed: its first
+// failure and their number are recorded for the access log (package reqinfo).
+func NewHandler(svc *service.Service, opts Options) http.Handler {
+	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	s := jsonrpc.NewServer()
-	if maxBody > 0 {
-		s.MaxBodyBytes = maxBody
+	if opts.MaxBodyBytes > 0 {
+		s.MaxBodyBytes = opts.MaxBodyBytes
 	}
+	s.MaxBatchCalls = opts.MaxBatchCalls
+	s.MaxBatchCallsFlag = MaxBatchCallsFlag
 	s.Logger = log
-	s.ErrorMapper = func(err error) *jsonrpc.Error {
-		code := ErrorCode(err)
-		if code == jsonrpc.CodeInternalError {
-			return nil // logged by the server and answered "internal error"
-		}
-		if code == CodeUnavailable {
-			// The database is unavailable: the client gets the reason, the log the cause too.
-			args := []any{"err", err}
-			if cause := errors.Unwrap(err); cause != nil {
-				args = append(args, "cause", cause)
-			}
-			log.Error("JSON-RPC call failed", args...)
-		}
-		return &jsonrpc.Error{Code: code, Message: cloudmeter.MessageOf(err)}
-	}
+	s.ErrorMapper = mapError
 	s.Before = func(r *http.Request) (context.Context, error) {
 		key, err := svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
@@ -79,7 +100,10 @@ func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("panic in JSON-RPC handler", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				err := fmt.Errorf("panic in JSON-RPC handler: %v\n%s", v, debug.Stack())
+				if !reqinfo.SetError(r.Context(), err) {
+					log.Error("panic in JSON-RPC handler", "method", r.Method, "path", r.URL.Path, "err", err)
+				}
 				jsonrpc.WriteError(w, http.StatusInternalServerError, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"})
 			}
 		}()
@@ -138,6 +162,9 @@ func request(p jsonrpc.Params, withDatacenters bool) (service.ReportRequest, err
 	}
 	user, err := intParam(raw)
 	if err != nil {
+		if !jsonrpc.ValidText(raw) {
+			return req, valueInvalid("user")
+		}
 		return req, typeMismatch("user", "an integer user id")
 	}
 	req.UserID = user
@@ -164,6 +191,9 @@ func request(p jsonrpc.Params, withDatacenters bool) (service.ReportRequest, err
 		if raw, ok := arg(p, 4, pDCs); ok && !isNull(raw) {
 			if err := json.Unmarshal(raw, &req.Datacenters); err != nil {
 				return req, typeMismatch("datacenter_names", "null or an array of datacenter names")
+			}
+			if !jsonrpc.ValidText(raw) {
+				return req, valueInvalid("datacenter_names")
 			}
 		}
 	}
@@ -200,6 +230,9 @@ func timeParam(p jsonrpc.Params, i int, names []string) (int64, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return 0, typeMismatch(names[0], "a string holding an RFC 3339 timestamp such as 2024-12-31T23:59:59Z")
+	}
+	if !jsonrpc.ValidText(raw) {
+		return 0, valueInvalid(names[0])
 	}
 	return cloudmeter.ParseTime(names[0], s)
 }

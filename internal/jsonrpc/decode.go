@@ -1,8 +1,11 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // errParse answers a body that is not JSON. It carries no detail: the
@@ -31,8 +34,8 @@ type Call struct {
 	Err *Error
 }
 
-// Decode parses a request body into calls; it is exported so it can be
-// fuzzed and unit-tested without HTTP.
+// Decode parses a request body into calls, batches of any size; it is exported
+// so it can be fuzzed and unit-tested without HTTP.
 //
 // batch reports whether the body was a JSON array. err is non-nil when the
 // body as a whole is unusable (not JSON, an empty batch, neither an object nor
@@ -43,6 +46,13 @@ type Call struct {
 // Trailing commas before } or ] outside strings are tolerated; anything else
 // that is not valid JSON is a parse error.
 func Decode(body []byte) (calls []Call, batch bool, err *Error) {
+	return decode(body, 0, "")
+}
+
+// decode is Decode with a limit: a batch of more than maxCalls calls (when maxCalls is
+// above zero) is refused as a whole, before any of its elements is decoded, with an
+// error that names the limit and flag, the setting that raises it.
+func decode(body []byte, maxCalls int, flag string) (calls []Call, batch bool, err *Error) {
 	body = stripTrailingCommas(body)
 	if !json.Valid(body) {
 		return nil, false, errParse
@@ -50,9 +60,9 @@ func Decode(body []byte) (calls []Call, batch bool, err *Error) {
 	body = trimSpace(body)
 	switch body[0] {
 	case '[':
-		var elems []json.RawMessage
-		if err := json.Unmarshal(body, &elems); err != nil {
-			return nil, true, errParse
+		elems, tooMany := batchElements(body, maxCalls)
+		if tooMany {
+			return nil, true, batchTooLarge(maxCalls, flag)
 		}
 		if len(elems) == 0 {
 			return nil, true, invalidRequest("empty batch")
@@ -67,6 +77,35 @@ func Decode(body []byte) (calls []Call, batch bool, err *Error) {
 	default:
 		return nil, false, invalidRequest("request must be a JSON object or array")
 	}
+}
+
+// batchElements splits a batch, valid JSON starting with '[', into its elements. It
+// stops at the first element past maxCalls (when maxCalls is above zero) and reports
+// tooMany: the work is bounded by the limit, not by the size of the body.
+func batchElements(body []byte, maxCalls int) (elems []json.RawMessage, tooMany bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if _, err := d.Token(); err != nil { // '['
+		return nil, false
+	}
+	for d.More() {
+		if maxCalls > 0 && len(elems) == maxCalls {
+			return nil, true
+		}
+		var el json.RawMessage
+		if err := d.Decode(&el); err != nil { // not reached: body is valid JSON
+			return nil, false
+		}
+		elems = append(elems, el)
+	}
+	return elems, false
+}
+
+func batchTooLarge(limit int, flag string) *Error {
+	msg := "a batch may hold at most " + strconv.Itoa(limit) + " calls"
+	if flag != "" {
+		msg += " (" + flag + ")"
+	}
+	return invalidRequest(msg + "; send the calls in smaller batches")
 }
 
 func invalidRequest(detail string) *Error {
@@ -89,7 +128,12 @@ func decodeCall(raw json.RawMessage) Call {
 
 	if id, ok := obj["id"]; !ok {
 		c.Notification = true
-	} else if k := kindOf(id); k == '"' || k == '0' || k == 'n' {
+	} else if k := kindOf(id); k == '"' && !ValidText(id) {
+		// Echoed as it came, it would make the answer invalid JSON text (or carry a
+		// NUL to the client): the id cannot be determined, so it is answered null.
+		c.Err = invalidRequest(`"id" must be valid UTF-8 without NUL characters or lone surrogates`)
+		return c
+	} else if k == '"' || k == '0' || k == 'n' {
 		c.ID = id
 	} else {
 		c.Err = invalidRequest(`"id" must be a string, a number or null`)
@@ -134,6 +178,65 @@ func decodeCall(raw json.RawMessage) Call {
 		c.Err = invalidRequest(`"params" must be an array, an object or null`)
 	}
 	return c
+}
+
+// ValidText reports whether raw, JSON text that json.Valid accepts, is valid UTF-8
+// and holds no string with an escaped NUL (\u0000) or a lone surrogate (\ud800).
+// encoding/json accepts all three and, decoding, silently turns invalid UTF-8 and lone
+// surrogates into U+FFFD; echoed verbatim, invalid UTF-8 is no valid JSON text at all.
+func ValidText(raw json.RawMessage) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	// In valid JSON a backslash occurs only inside strings, where it starts an escape.
+	for i := bytes.IndexByte(raw, '\\'); i >= 0; {
+		if i+1 >= len(raw) {
+			return false
+		}
+		if raw[i+1] != 'u' {
+			i = nextEscape(raw, i+2)
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		switch {
+		case !ok || r == 0:
+			return false
+		case utf16.IsSurrogate(r):
+			// A high surrogate must be followed by an escaped low one.
+			low, ok := rune(0), false
+			if r < 0xdc00 && len(raw) > i+7 && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				low, ok = hex4(raw, i+8)
+			}
+			if !ok || low < 0xdc00 || low > 0xdfff {
+				return false
+			}
+			i = nextEscape(raw, i+12)
+		default:
+			i = nextEscape(raw, i+6)
+		}
+	}
+	return true
+}
+
+// nextEscape returns the index of the first backslash in raw at or after from, or -1.
+func nextEscape(raw []byte, from int) int {
+	if from >= len(raw) {
+		return -1
+	}
+	j := bytes.IndexByte(raw[from:], '\\')
+	if j < 0 {
+		return -1
+	}
+	return from + j
+}
+
+// hex4 reads the four hex digits of a \u escape at raw[at:].
+func hex4(raw []byte, at int) (rune, bool) {
+	if at+4 > len(raw) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(raw[at:at+4]), 16, 16)
+	return rune(v), err == nil
 }
 
 // validVersion reports whether raw is "2.0" or a number equal to 2.

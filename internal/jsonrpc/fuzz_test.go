@@ -3,9 +3,13 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -20,6 +24,8 @@ func FuzzDecode(f *testing.F) {
 		`[]`, `[,]`, `{,}`, `[1,,]`, `{"a":,}`, `null`, `"x"`, ``, ` `, `{`, `["\\",]`,
 		`{"jsonrpc":"2.0","method":"echo","params":"x","id":true}`,
 		`{"jsonrpc":"2.0","method":"","params":{"":null},"id":-0.0}`,
+		"{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":\"\xff\"}",
+		`[{"jsonrpc":"2.0","method":"echo","id":"\ud800"},{"jsonrpc":"2.0","method":"echo","id":"\ud83d\ude00\u0000"}]`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -48,7 +54,7 @@ func FuzzDecode(f *testing.F) {
 				if c.Err == nil && c.Method == "" {
 					t.Fatalf("call %d: no Err and empty Method", i)
 				}
-				if !json.Valid(c.ID) {
+				if !json.Valid(c.ID) || !ValidText(c.ID) {
 					t.Fatalf("call %d: invalid ID %q", i, c.ID)
 				}
 				if c.Err == nil {
@@ -66,6 +72,67 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("invalid JSON response %q", w.Body)
 		}
 	})
+}
+
+// FuzzValidText checks ValidText against what encoding/json makes of the same text:
+// text is valid exactly when it is UTF-8, no string decodes with a NUL, and decoding
+// introduces no replacement character (U+FFFD) that the text did not spell.
+func FuzzValidText(f *testing.F) {
+	for _, seed := range []string{
+		`"plain"`, `"\ud83d\ude00"`, `"\ud800"`, `"\udc00\ud800"`, `"\u0000"`, `"\\u0000"`, `"\ufffd"`, "\"\xef\xbf\xbd\"",
+		"\"\xff\"", "\"\xed\xa0\x80\"", `{"k\u00e9":["\t",1,{"\uD800\uDC00":null}]}`, `"\\\ud800"`, `[1,"\/"]`, `1e400`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return
+		}
+		want := utf8.Valid(raw)
+		if want {
+			nul, replaced := decodedStrings(t, raw)
+			want = !nul && replaced == spelledReplacements(raw)
+		}
+		if got := ValidText(raw); got != want {
+			t.Fatalf("ValidText(%q) = %v, want %v", raw, got, want)
+		}
+	})
+}
+
+// decodedStrings reports whether a string of raw (a key or a value) decodes with a NUL,
+// and how many U+FFFD the decoded strings hold.
+func decodedStrings(t *testing.T, raw []byte) (nul bool, replaced int) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber() // numbers beyond float64 are valid JSON
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nul, replaced
+		}
+		if err != nil {
+			t.Fatalf("Token(%q): %v", raw, err)
+		}
+		if s, ok := tok.(string); ok {
+			nul = nul || strings.ContainsRune(s, 0)
+			replaced += strings.Count(s, "\ufffd")
+		}
+	}
+}
+
+// spelledReplacements counts the U+FFFD that raw, valid UTF-8 JSON, spells: written
+// as such or escaped as \ufffd.
+func spelledReplacements(raw []byte) int {
+	n := bytes.Count(raw, []byte("\ufffd"))
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+5 < len(raw) && raw[i+1] == 'u' && strings.EqualFold(string(raw[i+2:i+6]), "fffd") {
+			n++
+		}
+		i++ // skip the escaped character
+	}
+	return n
 }
 
 // checkParamsStable re-marshals p inside a request and decodes it again: with

@@ -10,31 +10,57 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
+
+	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 )
 
 // Method handles one call. A returned error that is (errors.As) an *Error is
 // sent as is; any other error is passed to the server's ErrorMapper; if that
-// is nil, or returns nil, the error is logged and the client gets -32603
-// "internal error". The result is marshalled with encoding/json, unless it
-// implements [JSONAppender].
+// is nil, or returns nil, the client gets -32603 "internal error" and the
+// error is recorded as the request's failure (see [Server]). The result is
+// marshalled with encoding/json, unless it implements [JSONAppender].
 type Method func(ctx context.Context, p Params) (any, error)
+
+// DefaultMaxBatchCalls is the limit on the calls of one batch used when
+// Server.MaxBatchCalls is zero or negative.
+const DefaultMaxBatchCalls = 100
 
 // Server is an http.Handler serving JSON-RPC 2.0 over HTTP POST. Configure
 // its fields and register its methods before serving; the zero value is ready
 // to use with the defaults.
+//
+// A request's failures on the server's side (internal errors, recovered panics,
+// errors the ErrorMapper calls the server's fault, calls not run because the
+// request's context ended) are reported once per HTTP request, never once per
+// call: the first of them, with the number of calls that failed, is recorded
+// with reqinfo.SetError for the access log, or, when the request's context
+// carries no reqinfo, logged as one line to Logger.
 type Server struct {
 	// MaxBodyBytes limits the request body size; zero or negative means
 	// DefaultMaxBodyBytes. A larger body is answered with -32600.
 	MaxBodyBytes int64
 
-	// ErrorMapper turns an error returned by a method (or by Before) that is
-	// not an *Error into a JSON-RPC error. When it is nil or returns nil,
-	// the error is logged and answered with -32603 "internal error".
-	ErrorMapper func(error) *Error
+	// MaxBatchCalls limits the number of calls (elements) of one batch; zero
+	// or negative means DefaultMaxBatchCalls. A larger batch is refused as a
+	// whole, before any call runs, with one -32600 error of id null.
+	MaxBatchCalls int
 
-	// Logger receives internal errors and recovered panics; nil means
-	// slog.Default().
+	// MaxBatchCallsFlag names the setting that configures MaxBatchCalls (for
+	// example "--max-rpc-batch"), for the error that refuses a batch.
+	MaxBatchCallsFlag string
+
+	// ErrorMapper turns an error returned by a method (or by Before) that is
+	// not an *Error into a JSON-RPC error, and reports whether the error is
+	// the server's fault (a database that cannot be reached, say) rather than
+	// the client's: a fault counts as a failed call of the request. When
+	// ErrorMapper is nil or returns a nil *Error, the error is answered with
+	// -32603 "internal error" and counts as a failed call.
+	ErrorMapper func(error) (e *Error, fault bool)
+
+	// Logger receives the one line of a failed request whose context carries
+	// no reqinfo; nil means slog.Default().
 	Logger *slog.Logger
 
 	// Before runs once per HTTP request, after the body is decoded and before
@@ -92,10 +118,12 @@ var (
 )
 
 // ServeHTTP answers a JSON-RPC request or batch. Calls of a batch run in
-// order, one after the other. The response is written with a single write,
-// with HTTP status 200 and Content-Type application/json, or with an empty
-// body when every call was a notification. A non-POST request gets 405 with
-// an Allow: POST header.
+// order, one after the other; once the request's context is done (its deadline
+// passed, its client gone) the calls left are not run but answered with the
+// context's error, mapped as a method's. The response is written with a single
+// write, with HTTP status 200 and Content-Type application/json, or with an
+// empty body when every call was a notification. A non-POST request gets 405
+// with an Allow: POST header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -107,16 +135,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, appendError(nil, nullID, rerr))
 		return
 	}
-	calls, batch, derr := Decode(body)
+	maxCalls := s.MaxBatchCalls
+	if maxCalls <= 0 {
+		maxCalls = DefaultMaxBatchCalls
+	}
+	calls, batch, derr := decode(body, maxCalls, s.MaxBatchCallsFlag)
 	if derr != nil {
 		writeJSON(w, http.StatusOK, appendError(nil, nullID, derr))
 		return
 	}
 
+	f := &failures{calls: len(calls)}
+
 	ctx := r.Context()
 	var beforeErr *Error
 	if s.Before != nil {
-		ctx, beforeErr = s.runBefore(r)
+		var fault error
+		ctx, beforeErr, fault = s.runBefore(r)
+		if fault != nil {
+			// No call runs: each one failed.
+			f.add("Before", fault, len(calls))
+		}
 	}
 
 	bp := responseBuffers.Get().(*[]byte)
@@ -132,6 +171,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if batch {
 		buf = append(buf, '[')
 	}
+	var (
+		notRun      *Error // the answer to calls left when ctx is done
+		notRunFault error
+	)
 	answered := 0
 	for i := range calls {
 		c := &calls[i]
@@ -149,10 +192,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		case c.Err != nil:
 			buf = appendError(buf, c.ID, c.Err)
+		case ctx.Err() != nil:
+			// The request's deadline passed or its client left: running the calls
+			// left would only add work nobody waits for.
+			if notRun == nil {
+				cause := fmt.Errorf("call not run, the request ended: %w", ctx.Err())
+				var fault bool
+				notRun, fault = s.mapError(cause)
+				if fault {
+					notRunFault = cause
+				}
+			}
+			if notRunFault != nil {
+				f.add(c.Method, notRunFault, 1)
+			}
+			if answer {
+				buf = appendError(buf, c.ID, notRun)
+			}
 		default:
-			buf = s.appendCall(ctx, buf, c, answer)
+			buf = s.appendCall(ctx, buf, c, answer, f)
 		}
 	}
+	// Reported before the answer is written, so that whoever reads the answer finds the
+	// request's failure recorded.
+	s.report(r.Context(), f)
 	if answered == 0 {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -201,33 +264,37 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 	return buf.Bytes(), nil
 }
 
-// runBefore runs s.Before, recovering a panic.
-func (s *Server) runBefore(r *http.Request) (ctx context.Context, e *Error) {
+// runBefore runs s.Before, recovering a panic. fault, when not nil, is the
+// server's failure that e answers.
+func (s *Server) runBefore(r *http.Request) (ctx context.Context, e *Error, fault error) {
 	ctx = r.Context()
 	defer func() {
 		if v := recover(); v != nil {
-			s.logPanic(r.Context(), "Before", v)
-			ctx, e = r.Context(), errInternal
+			ctx, e, fault = r.Context(), errInternal, newPanicError(v)
 		}
 	}()
 	bctx, err := s.Before(r)
 	if err != nil {
-		return ctx, s.mapError(r.Context(), err, slog.String("hook", "Before"))
+		e, isFault := s.mapError(err)
+		if isFault {
+			fault = err
+		}
+		return ctx, e, fault
 	}
 	if bctx != nil {
 		ctx = bctx
 	}
-	return ctx, nil
+	return ctx, nil, nil
 }
 
 // appendCall runs c and, if answer, appends its response to buf. A panic in
 // the method or while encoding its result is recovered and answered with
-// -32603; the partial output is discarded.
-func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer bool) (out []byte) {
+// -32603; the partial output is discarded. Failures are added to f.
+func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer bool, f *failures) (out []byte) {
 	start := len(buf)
 	defer func() {
 		if v := recover(); v != nil {
-			s.logPanic(ctx, c.Method, v)
+			f.add(c.Method, newPanicError(v), 1)
 			out = buf[:start]
 			if answer {
 				out = appendError(out, c.ID, errInternal)
@@ -243,7 +310,10 @@ func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer boo
 	}
 	result, err := m(ctx, c.Params)
 	if err != nil {
-		e := s.mapError(ctx, err, slog.String("method", c.Method))
+		e, fault := s.mapError(err)
+		if fault {
+			f.add(c.Method, err, 1)
+		}
 		if !answer {
 			return buf
 		}
@@ -256,13 +326,13 @@ func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer boo
 	if a, ok := result.(JSONAppender); ok {
 		buf = a.AppendJSON(buf)
 		if len(buf) == start+len(`{"result":`) {
-			s.logger().ErrorContext(ctx, "jsonrpc: AppendJSON appended nothing", "method", c.Method)
+			f.add(c.Method, errors.New("AppendJSON appended nothing"), 1)
 			return appendError(buf[:start], c.ID, errInternal)
 		}
 	} else {
 		b, err := json.Marshal(result)
 		if err != nil {
-			s.logger().ErrorContext(ctx, "jsonrpc: encoding result", "method", c.Method, "err", err)
+			f.add(c.Method, fmt.Errorf("encoding the result: %w", err), 1)
 			return appendError(buf[:start], c.ID, errInternal)
 		}
 		buf = append(buf, b...)
@@ -272,26 +342,94 @@ func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer boo
 	return append(buf, '}')
 }
 
-// mapError turns a method or Before error into the error sent to the client.
-func (s *Server) mapError(ctx context.Context, err error, where slog.Attr) *Error {
+// mapError turns a method or Before error into the error sent to the client,
+// and reports whether it is the server's fault.
+func (s *Server) mapError(err error) (*Error, bool) {
 	if e, ok := errors.AsType[*Error](err); ok && e != nil {
-		return e
+		return e, false
 	}
 	if s.ErrorMapper != nil {
-		if e := s.ErrorMapper(err); e != nil {
-			return e
+		if e, fault := s.ErrorMapper(err); e != nil {
+			return e, fault
 		}
 	}
-	s.logger().ErrorContext(ctx, "jsonrpc: internal error", where, slog.Any("err", err))
-	return errInternal
+	return errInternal, true
 }
 
-func (s *Server) logPanic(ctx context.Context, where string, v any) {
-	s.logger().ErrorContext(ctx, "jsonrpc: panic recovered",
-		slog.String("method", where),
-		slog.Any("panic", v),
-		slog.String("stack", string(debug.Stack())))
+// failures collects the server-side failures of one request, so that the request
+// is reported once however many of its calls failed. Calls run one after the
+// other: it needs no lock.
+type failures struct {
+	calls  int    // calls in the request
+	failed int    // calls that failed
+	where  string // the method (or hook) of the first failure
+	first  error
 }
+
+func (f *failures) add(where string, err error, calls int) {
+	if f.first == nil {
+		f.where, f.first = where, err
+	}
+	f.failed += calls
+}
+
+// report records the request's failure for the access log (reqinfo), or logs it
+// when ctx carries no reqinfo: one line per request at most.
+func (s *Server) report(ctx context.Context, f *failures) {
+	if f.first == nil {
+		return
+	}
+	err := &RequestError{Failed: f.failed, Calls: f.calls, Where: f.where, Err: f.first}
+	if reqinfo.SetError(ctx, err) {
+		return
+	}
+	s.logger().LogAttrs(ctx, slog.LevelError, "jsonrpc: request failed",
+		slog.String("method", f.where), slog.Int("failed_calls", f.failed), slog.Int("calls", f.calls),
+		slog.Any("err", err))
+}
+
+// RequestError is the failure a JSON-RPC request is recorded (or logged) with: the
+// first of its calls' failures on the server's side, and how many calls failed.
+type RequestError struct {
+	Failed int    // calls that failed on the server's side
+	Calls  int    // calls in the request
+	Where  string // the method of the first failure, or "Before"
+	Err    error  // the first failure
+}
+
+// Error names the count, the first failure's method and its error with every cause
+// in its chain that the error's own text leaves out (a domain error shows its
+// message, not its cause).
+func (e *RequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d JSON-RPC calls failed", e.Failed, e.Calls)
+	if e.Failed > 1 {
+		b.WriteString(", the first")
+	}
+	fmt.Fprintf(&b, " (%s): ", e.Where)
+	text := e.Err.Error()
+	b.WriteString(text)
+	for cause := errors.Unwrap(e.Err); cause != nil; cause = errors.Unwrap(cause) {
+		if t := cause.Error(); !strings.Contains(text, t) {
+			b.WriteString(": " + t)
+			text += t
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the first failure.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// panicError is a recovered panic, with the stack where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func newPanicError(v any) error { return &panicError{value: v, stack: debug.Stack()} }
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic recovered: %v\n%s", p.value, p.stack) }
 
 // appendError appends an error response.
 func appendError(buf []byte, id []byte, e *Error) []byte {

@@ -516,7 +516,7 @@ func TestBefore(t *testing.T) {
 	tests := []struct {
 		name      string
 		before    func(r *http.Request) (context.Context, error)
-		mapper    func(error) *Error
+		mapper    func(error) (*Error, bool)
 		body      string
 		want      string
 		wantCalls int64
@@ -539,7 +539,7 @@ func TestBefore(t *testing.T) {
 			before: func(r *http.Request) (context.Context, error) {
 				return nil, errors.New("no key")
 			},
-			mapper: func(err error) *Error { return &Error{Code: -32000, Message: "mapped: " + err.Error()} },
+			mapper: func(err error) (*Error, bool) { return &Error{Code: -32000, Message: "mapped: " + err.Error()}, false },
 			body:   `{"jsonrpc":"2.0","method":"count","id":1}`,
 			want:   `{"error":{"message":"mapped: no key","code":-32000},"jsonrpc":"2.0","id":1}`,
 		},
@@ -617,20 +617,20 @@ func TestBefore(t *testing.T) {
 func TestErrorMapper(t *testing.T) {
 	tests := []struct {
 		name    string
-		mapper  func(error) *Error
+		mapper  func(error) (*Error, bool)
 		method  string
 		want    string
 		wantLog bool
 	}{
 		{
 			name:   "maps plain error",
-			mapper: func(err error) *Error { return &Error{Code: -32050, Message: "backend unavailable"} },
+			mapper: func(err error) (*Error, bool) { return &Error{Code: -32050, Message: "backend unavailable"}, false },
 			method: "plain",
 			want:   `{"error":{"message":"backend unavailable","code":-32050},"jsonrpc":"2.0","id":1}`,
 		},
 		{
 			name:    "returns nil",
-			mapper:  func(err error) *Error { return nil },
+			mapper:  func(err error) (*Error, bool) { return nil, false },
 			method:  "plain",
 			want:    `{"error":{"message":"internal error","code":-32603},"jsonrpc":"2.0","id":1}`,
 			wantLog: true,
@@ -643,7 +643,7 @@ func TestErrorMapper(t *testing.T) {
 		},
 		{
 			name:   "not consulted for *Error",
-			mapper: func(err error) *Error { panic("mapper must not be called") },
+			mapper: func(err error) (*Error, bool) { panic("mapper must not be called") },
 			method: "wrapped",
 			want:   `{"error":{"message":"quota exceeded","code":-32001},"jsonrpc":"2.0","id":1}`,
 		},
