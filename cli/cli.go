@@ -130,6 +130,7 @@ type ServeCmd struct {
 	MaxBodyBytes    int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
 	MaxBatchEvents  int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
 	MaxReportYears  int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
+	MaxRPCBatch     int           `name:"max-rpc-batch" env:"CLOUDMETER_MAX_RPC_BATCH" default:"100" help:"Most calls accepted in one JSON-RPC batch; a larger batch is refused whole."`
 	ShutdownTimeout time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
 	RequestTimeout  time.Duration `env:"CLOUDMETER_REQUEST_TIMEOUT" default:"60s" help:"How long one request may take; past it the request fails with 503 and its work is rolled back (a database that stops answering never hangs a client)."`
 	ReadTimeout     time.Duration `env:"CLOUDMETER_READ_TIMEOUT" default:"60s" help:"How long reading one request (headers and body) may take; a slower client is cut off."`
@@ -150,6 +151,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		DatabaseURL:     c.DatabaseURL,
 		Limits:          httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
 		Service:         service.Limits{MaxReportYears: c.MaxReportYears},
+		MaxRPCBatch:     c.MaxRPCBatch,
 		ShutdownTimeout: c.ShutdownTimeout,
 		RequestTimeout:  c.RequestTimeout,
 		ReadTimeout:     c.ReadTimeout,

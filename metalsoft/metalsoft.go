@@ -58,11 +58,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handler returns the JSON-RPC API over svc with the body limit maxBody and the
-// default batch limit; see NewHandler.
-func Handler(svc *service.Service, maxBody int64, log *slog.Logger) http.Handler {
-	return NewHandler(svc, Options{MaxBodyBytes: maxBody, Logger: log})
-}
 
 // NewHandler returns the JSON-RPC API over svc, for every path under Prefix: Path
 // answers calls (and 405 to methods other than POST), any other path a JSON-RPC error

@@ -472,7 +472,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 
 	// The server said what went wrong, and never panicked.
 	log := logs.String()
-	if !strings.Contains(log, `msg="request failed"`) || !strings.Contains(log, `msg="JSON-RPC call failed"`) {
+	if !strings.Contains(log, `msg="request failed"`) || !strings.Contains(log, `JSON-RPC calls failed`) {
 		t.Errorf("the server did not log the failed requests:\n%s", log)
 	}
 	for _, line := range strings.Split(log, "\n") {

@@ -19,6 +19,9 @@ type Surfaces struct {
 	Service *service.Service
 	Logger  *slog.Logger
 	Limits  httpapi.Limits
+	// MaxRPCBatch bounds the calls of one JSON-RPC batch (metalsoft.DefaultMaxBatchCalls
+	// when 0).
+	MaxRPCBatch int
 	// Ingested is called after each committed ingest batch.
 	Ingested func(cloudmeter.AppendResult)
 	// Ready reports whether the server can serve (the database answers).
@@ -42,7 +45,8 @@ func NewRouter(s Surfaces) *Router {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(httpapi.Prefix, httpapi.Handler(s.Service, log, s.Limits, httpapi.Hooks{Ingested: s.Ingested}))
-	mux.Handle(metalsoft.Prefix, metalsoft.Handler(s.Service, s.Limits.MaxBodyBytes, log))
+	mux.Handle(metalsoft.Prefix, metalsoft.NewHandler(s.Service, metalsoft.Options{MaxBodyBytes: s.Limits.MaxBodyBytes,
+		MaxBatchCalls: s.MaxRPCBatch, Logger: log}))
 	ops, opsRoutes := operations(s, log)
 	mux.Handle("/", ops)
 	routes := append(append(httpapi.Routes(), metalsoft.Routes()...), opsRoutes...)

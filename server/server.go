@@ -34,6 +34,8 @@ type Config struct {
 	// DatabaseURL selects PostgreSQL; empty means SQLite in DataDir.
 	DatabaseURL string
 	Limits      httpapi.Limits
+	// MaxRPCBatch bounds the calls of one JSON-RPC batch (default 100).
+	MaxRPCBatch int
 	Service     service.Limits
 	// ShutdownTimeout bounds the drain of in-flight requests.
 	ShutdownTimeout time.Duration
@@ -109,9 +111,10 @@ func Run(ctx context.Context, cfg Config) error {
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
 	router := NewRouter(Surfaces{
-		Service: svc,
-		Logger:  log,
-		Limits:  cfg.Limits,
+		Service:     svc,
+		Logger:      log,
+		Limits:      cfg.Limits,
+		MaxRPCBatch: cfg.MaxRPCBatch,
 		Ingested: func(res cloudmeter.AppendResult) {
 			m.events.WithLabelValues("accepted").Add(float64(res.Accepted))
 			m.events.WithLabelValues("duplicate").Add(float64(res.Duplicates))
