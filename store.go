@@ -39,6 +39,9 @@ type SpanQuery struct {
 	From, To          int64
 	InfrastructureIDs []int64 // empty: all
 	Datacenters       []string
+	// MaxSpans, when above 0, bounds the work: a query that would return more spans
+	// fails with KindTooLarge as soon as it has read one more.
+	MaxSpans int
 }
 
 // AnomalyQuery selects stored anomalies.

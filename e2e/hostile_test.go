@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/server"
+	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // TestHostileInput sends what a hostile client with valid keys would send: values that
@@ -200,4 +202,26 @@ func checkNames(t *testing.T, msg string, names []string) {
 			t.Errorf("the message does not name %q: %.400s", n, msg)
 		}
 	}
+}
+
+// TestReportRecordLimit: a report that would hold more usage records than
+// --max-report-records is refused, on every surface, with a message that names the limit
+// and says what to do; a smaller window of the same user is served.
+func TestReportRecordLimit(t *testing.T) { e2etest.OnEachEngine(t, testReportRecordLimit) }
+
+func testReportRecordLimit(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServerWith(t, eng, server.Config{Service: service.Limits{MaxReportRecords: 3}})
+	srv.LoadSeed(t) // user 1's seed report holds 4 records
+	r := srv.Do(t, "GET", "/api/v1/users/1/utilization?from=2016-01-01T00:00:00Z&to=2016-12-31T23:59:59Z", srv.AdminKey, "", nil)
+	if r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413: %s", r.Status, r.Body)
+	}
+	checkNames(t, nativeMessage(t, r.Body), []string{"more than 3", "--max-report-records", "shorter window"})
+	code, msg := rpcError(t, srv.RPC(t, srv.AdminKey, detailed(1, "2016-01-01T00:00:00Z", "2016-12-31T23:59:59Z")))
+	if code != -32600 {
+		t.Errorf("JSON-RPC code %d, want -32600: %s", code, msg)
+	}
+	checkNames(t, msg, []string{"--max-report-records"})
+	// The shared drive alone (one record, 2016-01-22 to 01-25) is served.
+	rpcResult(t, srv.RPC(t, srv.AdminKey, detailed(1, "2016-01-23T00:00:00Z", "2016-01-23T23:59:59Z")))
 }

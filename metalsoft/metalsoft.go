@@ -58,7 +58,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-
 // NewHandler returns the JSON-RPC API over svc, for every path under Prefix: Path
 // answers calls (and 405 to methods other than POST), any other path a JSON-RPC error
 // with status 404. A panic is answered with -32603, like any internal error.

@@ -93,14 +93,18 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 		return nil, err
 	}
 	spans, err := s.store.Spans(ctx, cloudmeter.SpanQuery{UserID: req.UserID, From: req.Start, To: req.End,
-		InfrastructureIDs: req.InfrastructureIDs, Datacenters: req.Datacenters})
+		InfrastructureIDs: req.InfrastructureIDs, Datacenters: req.Datacenters, MaxSpans: s.limits.MaxReportRecords})
 	if err != nil {
-		return nil, err
+		return nil, s.tooLarge(err)
 	}
 	pricer := rating.NewPricer(book)
 	u, err := report.Build(req.UserID, spans, infras, pricer, req.Start, req.End, now)
+	if err == nil && len(u.Records) > s.limits.MaxReportRecords {
+		// Price changes split spans into more records than the store counted.
+		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold %d usage records, more than %d", len(u.Records), s.limits.MaxReportRecords)
+	}
 	if err != nil || !report.Waypoints(spans) {
-		return u, err
+		return u, s.tooLarge(err)
 	}
 	// The network report: traffic summed per piece of the window between price changes.
 	to := min(req.End, now)
@@ -113,6 +117,15 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 		return nil, err
 	}
 	return u, nil
+}
+
+// tooLarge says what to do about a report over the record limit.
+func (s *Service) tooLarge(err error) error {
+	if cloudmeter.KindOf(err) != cloudmeter.KindTooLarge {
+		return err
+	}
+	return cloudmeter.Errorf(cloudmeter.KindTooLarge, "%s (--max-report-records): ask for a shorter window, or filter by infrastructure or datacenter",
+		cloudmeter.MessageOf(err))
 }
 
 // ResourceView is a resource with its priced segments up to now.

@@ -20,10 +20,13 @@ import (
 type Limits struct {
 	// MaxReportYears is the longest report window, in calendar years (MetalSoft: 5).
 	MaxReportYears int
+	// MaxReportRecords bounds the usage records of one report, and so its memory and
+	// time: a report that would hold more is refused as soon as it is known to.
+	MaxReportRecords int
 }
 
 // DefaultLimits are the limits used when none are configured.
-var DefaultLimits = Limits{MaxReportYears: 5}
+var DefaultLimits = Limits{MaxReportYears: 5, MaxReportRecords: 500_000}
 
 // Service is the application layer over one Store.
 type Service struct {
@@ -51,6 +54,9 @@ func New(store cloudmeter.Store, o Options) *Service {
 	}
 	if o.Limits.MaxReportYears == 0 {
 		o.Limits.MaxReportYears = DefaultLimits.MaxReportYears
+	}
+	if o.Limits.MaxReportRecords == 0 {
+		o.Limits.MaxReportRecords = DefaultLimits.MaxReportRecords
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

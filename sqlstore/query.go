@@ -94,6 +94,9 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 		}
 		blocks = append(blocks, block{spans[0].InfrastructureID, spans[0].ProductID, string(spans[0].Type), spans})
 		total += len(spans)
+		if q.MaxSpans > 0 && total > q.MaxSpans {
+			return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold more than %d usage records", q.MaxSpans)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.err(err)

@@ -71,7 +71,14 @@ func testSpans(t *testing.T, s cloudmeter.Store) {
 			[]key{{102, 0, -1}, {101, 0, 3599}, {101, 3600, 7200}}},
 		{"Datacenters", cloudmeter.SpanQuery{UserID: 1, From: -far, To: far, Datacenters: []string{"dc-b", "dc-x"}}, []key{{103, 100, 200}}},
 		{"BothFilters", cloudmeter.SpanQuery{UserID: 1, From: -far, To: far, InfrastructureIDs: []int64{10}, Datacenters: []string{"dc-b"}}, nil},
+		{"AtMaxSpans", cloudmeter.SpanQuery{UserID: 1, From: -far, To: far, MaxSpans: 4},
+			[]key{{102, 0, -1}, {101, 0, 3599}, {101, 3600, 7200}, {103, 100, 200}}},
+		{"MaxSpansCountsOnlyTheWindow", cloudmeter.SpanQuery{UserID: 1, From: 7201, To: 9000, MaxSpans: 1}, []key{{102, 0, -1}}},
 	}
+	t.Run("OverMaxSpans", func(t *testing.T) {
+		_, err := s.Spans(ctx, cloudmeter.SpanQuery{UserID: 1, From: t0 - far, To: t0 + far, MaxSpans: 3})
+		wantKind(t, "Spans of 4 spans with MaxSpans 3", err, cloudmeter.KindTooLarge)
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, query(tc.q)); diff != "" {
