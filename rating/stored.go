@@ -7,22 +7,10 @@ import (
 
 // Rate is the cloudmeter.RateFunc that storage rates products with: it completes the
 // typed fields of events read back from storage (which keeps their data as JSON) and
-// meters them with Meter. It is where the ledger's stored form and rating meet.
+// meters them with Meter. It is where the ledger's stored form and rating meet. Replay
+// and Resume (resume.go) give the same rating incrementally.
 func Rate(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
-	var bad []cloudmeter.Anomaly
-	ok := events[:0:0]
-	for _, e := range events {
-		if e.Digest != "" && e.Provision == nil && e.State == "" && e.Traffic == nil && len(e.Data) > 0 && e.Attributes == (cloudmeter.Attributes{}) {
-			if err := ledger.DecodeData(&e); err != nil {
-				// Stored events were validated on the way in; one that no longer decodes is
-				// shown, never dropped silently.
-				bad = append(bad, cloudmeter.Anomaly{ProductID: productID, Kind: cloudmeter.AnomalyNotApplicable,
-					Message: "stored event no longer decodes: " + err.Error(), EventSource: e.Source, EventID: e.ID, Time: e.Time})
-				continue
-			}
-		}
-		ok = append(ok, e)
-	}
+	ok, bad := decodeStored(productID, events)
 	r := Meter(productID, ok)
 	for i := range bad {
 		if r.Resource != nil {
@@ -32,3 +20,6 @@ func Rate(productID int64, events []cloudmeter.Event) cloudmeter.Rating {
 	r.Anomalies = append(r.Anomalies, bad...)
 	return r
 }
+
+// decodeData completes an event's typed fields from its stored data.
+var decodeData = ledger.DecodeData
