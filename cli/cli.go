@@ -126,18 +126,19 @@ func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service
 // ServeCmd serves the APIs.
 type ServeCmd struct {
 	StoreFlags
-	Listen           string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
-	MaxBodyBytes     int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
-	MaxBatchEvents   int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
-	MaxReportYears   int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
-	MaxReportRecords int           `env:"CLOUDMETER_MAX_REPORT_RECORDS" default:"500000" help:"Most usage records in one report; a larger report is refused, to be asked for in smaller windows."`
-	MaxRPCBatch      int           `name:"max-rpc-batch" env:"CLOUDMETER_MAX_RPC_BATCH" default:"100" help:"Most calls accepted in one JSON-RPC batch; a larger batch is refused whole."`
-	ShutdownTimeout  time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
-	RequestTimeout   time.Duration `env:"CLOUDMETER_REQUEST_TIMEOUT" default:"60s" help:"How long one request may take; past it the request fails with 503 and its work is rolled back (a database that stops answering never hangs a client)."`
-	ReadTimeout      time.Duration `env:"CLOUDMETER_READ_TIMEOUT" default:"60s" help:"How long reading one request (headers and body) may take; a slower client is cut off."`
-	WriteTimeout     time.Duration `env:"CLOUDMETER_WRITE_TIMEOUT" default:"2m" help:"How long a request may take from its headers to the end of its answer (at least --request-timeout plus 30s); a client that reads its answer slower is cut off."`
-	IdleTimeout      time.Duration `env:"CLOUDMETER_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection is kept open."`
-	LogFormat        string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	Listen              string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
+	MaxBodyBytes        int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
+	MaxBatchEvents      int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
+	MaxReportYears      int           `env:"CLOUDMETER_MAX_REPORT_YEARS" default:"5" help:"Longest report window, in years."`
+	MaxReportRecords    int           `env:"CLOUDMETER_MAX_REPORT_RECORDS" default:"500000" help:"Most usage records in one report; a larger report is refused, to be asked for in smaller windows."`
+	MaxRPCBatch         int           `name:"max-rpc-batch" env:"CLOUDMETER_MAX_RPC_BATCH" default:"100" help:"Most calls accepted in one JSON-RPC batch; a larger batch is refused whole."`
+	HyperstackRateLimit int           `name:"hyperstack-rate-limit" env:"CLOUDMETER_HYPERSTACK_RATE_LIMIT" default:"500" help:"Requests a minute one API key may make of the Hyperstack-compatible API (/v1/billing/, /v1/pricebook), per server process; past it, 429 with Retry-After. 0 or less: no limit."`
+	ShutdownTimeout     time.Duration `env:"CLOUDMETER_SHUTDOWN_TIMEOUT" default:"15s" help:"How long a shutdown waits for in-flight requests."`
+	RequestTimeout      time.Duration `env:"CLOUDMETER_REQUEST_TIMEOUT" default:"60s" help:"How long one request may take; past it the request fails with 503 and its work is rolled back (a database that stops answering never hangs a client)."`
+	ReadTimeout         time.Duration `env:"CLOUDMETER_READ_TIMEOUT" default:"60s" help:"How long reading one request (headers and body) may take; a slower client is cut off."`
+	WriteTimeout        time.Duration `env:"CLOUDMETER_WRITE_TIMEOUT" default:"2m" help:"How long a request may take from its headers to the end of its answer (at least --request-timeout plus 30s); a client that reads its answer slower is cut off."`
+	IdleTimeout         time.Duration `env:"CLOUDMETER_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection is kept open."`
+	LogFormat           string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
 }
 
 // Run serves until interrupted.
@@ -147,19 +148,29 @@ func (c *ServeCmd) Run(g *Globals) error {
 		h = slog.NewJSONHandler(g.Stderr, nil)
 	}
 	return server.Run(g.Ctx, server.Config{
-		Listen:          c.Listen,
-		DataDir:         c.DataDir,
-		DatabaseURL:     c.DatabaseURL,
-		Limits:          httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
-		Service:         service.Limits{MaxReportYears: c.MaxReportYears, MaxReportRecords: c.MaxReportRecords},
-		MaxRPCBatch:     c.MaxRPCBatch,
-		ShutdownTimeout: c.ShutdownTimeout,
-		RequestTimeout:  c.RequestTimeout,
-		ReadTimeout:     c.ReadTimeout,
-		WriteTimeout:    c.WriteTimeout,
-		IdleTimeout:     c.IdleTimeout,
-		Logger:          slog.New(h),
+		Listen:              c.Listen,
+		DataDir:             c.DataDir,
+		DatabaseURL:         c.DatabaseURL,
+		Limits:              httpapi.Limits{MaxBodyBytes: c.MaxBodyBytes, MaxBatchEvents: c.MaxBatchEvents},
+		Service:             service.Limits{MaxReportYears: c.MaxReportYears, MaxReportRecords: c.MaxReportRecords},
+		MaxRPCBatch:         c.MaxRPCBatch,
+		HyperstackRateLimit: hyperstackRateLimit(c.HyperstackRateLimit),
+		ShutdownTimeout:     c.ShutdownTimeout,
+		RequestTimeout:      c.RequestTimeout,
+		ReadTimeout:         c.ReadTimeout,
+		WriteTimeout:        c.WriteTimeout,
+		IdleTimeout:         c.IdleTimeout,
+		Logger:              slog.New(h),
 	})
+}
+
+// hyperstackRateLimit turns the flag (0 or less: no limit) into server.Config's field
+// (0: the default; negative: no limit).
+func hyperstackRateLimit(flag int) int {
+	if flag <= 0 {
+		return -1
+	}
+	return flag
 }
 
 // MigrateCmd applies migrations.

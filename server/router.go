@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -22,6 +23,9 @@ type Surfaces struct {
 	// MaxRPCBatch bounds the calls of one JSON-RPC batch (metalsoft.DefaultMaxBatchCalls
 	// when 0).
 	MaxRPCBatch int
+	// HyperstackRateLimit is the requests a minute one API key may make of the
+	// Hyperstack-compatible API (hyperstack.DefaultRateLimit when 0; none when negative).
+	HyperstackRateLimit int
 	// Ingested is called after each committed ingest batch.
 	Ingested func(cloudmeter.AppendResult)
 	// Ready reports whether the server can serve (the database answers).
@@ -37,7 +41,10 @@ type Surfaces struct {
 //
 //	/api/v1/         the native REST API (package httpapi)
 //	/api/developer/  the MetalSoft-compatible JSON-RPC API (package metalsoft)
-//	/                operations: /healthz, /readyz, /metrics, /openapi.yaml
+//	/v1/billing/     the Hyperstack-compatible billing API (package hyperstack),
+//	/v1/pricebook    and its price book
+//	/                operations: /healthz, /readyz, /metrics, /openapi.yaml,
+//	                 /openapi-hyperstack.yaml
 func NewRouter(s Surfaces) *Router {
 	log := s.Logger
 	if log == nil {
@@ -47,9 +54,12 @@ func NewRouter(s Surfaces) *Router {
 	mux.Handle(httpapi.Prefix, httpapi.Handler(s.Service, log, s.Limits, httpapi.Hooks{Ingested: s.Ingested}))
 	mux.Handle(metalsoft.Prefix, metalsoft.NewHandler(s.Service, metalsoft.Options{MaxBodyBytes: s.Limits.MaxBodyBytes,
 		MaxBatchCalls: s.MaxRPCBatch, Logger: log}))
+	hs := hyperstack.Handler(s.Service, hyperstack.Options{RateLimit: s.HyperstackRateLimit, Logger: log})
+	mux.Handle(hyperstack.Prefix, hs)
+	mux.Handle(hyperstack.PricebookPath, hs)
 	ops, opsRoutes := operations(s, log)
 	mux.Handle("/", ops)
-	routes := append(append(httpapi.Routes(), metalsoft.Routes()...), opsRoutes...)
+	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), opsRoutes)
 	return &Router{Handler: mux, routes: routes}
 }
 
@@ -74,6 +84,10 @@ func operations(s Surfaces, log *slog.Logger) (http.Handler, []string) {
 	handle("GET /openapi.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(httpapi.OpenAPI)
+	}))
+	handle("GET /openapi-hyperstack.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(hyperstack.OpenAPI)
 	}))
 	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -59,6 +60,27 @@ var rpcShape = shape{"JSON-RPC", func(body []byte) error {
 	return nil
 }}
 
+// hyperstackShape is {"status":false,"message":"...","error_reason":"..."}, with one of
+// Hyperstack's reasons.
+var hyperstackShape = shape{"Hyperstack", func(body []byte) error {
+	var v struct {
+		Status      *bool  `json:"status"`
+		Message     string `json:"message"`
+		ErrorReason string `json:"error_reason"`
+	}
+	if err := strictJSON(body, &v); err != nil {
+		return err
+	}
+	if v.Status == nil || *v.Status || v.Message == "" {
+		return errShape(`want {"status":false,"message":"...","error_reason":"..."}`)
+	}
+	switch v.ErrorReason {
+	case "bad_request", "unauthorized", "forbidden", "not_found":
+		return nil
+	}
+	return errShape("error_reason " + v.ErrorReason + " is not bad_request, unauthorized, forbidden or not_found")
+}}
+
 type errShape string
 
 func (e errShape) Error() string { return string(e) }
@@ -92,6 +114,9 @@ func startRouter(t *testing.T) (*server.Router, string) {
 func shapeOf(path string) shape {
 	if strings.HasPrefix(path, "/api/developer/") {
 		return rpcShape
+	}
+	if strings.HasPrefix(path, hyperstack.Prefix) || path == hyperstack.PricebookPath {
+		return hyperstackShape
 	}
 	return nativeShape
 }
@@ -127,7 +152,8 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 	}
 	t.Run("UnknownPath", func(t *testing.T) {
 		for _, path := range []string{httpapi.Prefix + "no-such-route", httpapi.Prefix + "events/extra", "/api/developer/no-such-endpoint",
-			"/api/developer/developer/extra", "/no-such-route", "/v1/billing/billing/usage", "/"} {
+			"/api/developer/developer/extra", "/no-such-route", "/v1/billing/no-such-route", "/v1/billing/billing/usage/extra",
+			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/"} {
 			check(t, http.MethodGet, path, http.StatusNotFound, shapeOf(path))
 		}
 	})

@@ -36,7 +36,10 @@ type Config struct {
 	Limits      httpapi.Limits
 	// MaxRPCBatch bounds the calls of one JSON-RPC batch (default 100).
 	MaxRPCBatch int
-	Service     service.Limits
+	// HyperstackRateLimit is the requests a minute one API key may make of the
+	// Hyperstack-compatible API, per server process (500 when 0; none when negative).
+	HyperstackRateLimit int
+	Service             service.Limits
 	// ShutdownTimeout bounds the drain of in-flight requests.
 	ShutdownTimeout time.Duration
 	// RequestTimeout bounds the work of one request (default 60 s): when the database
@@ -111,10 +114,11 @@ func Run(ctx context.Context, cfg Config) error {
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
 	router := NewRouter(Surfaces{
-		Service:     svc,
-		Logger:      log,
-		Limits:      cfg.Limits,
-		MaxRPCBatch: cfg.MaxRPCBatch,
+		Service:             svc,
+		Logger:              log,
+		Limits:              cfg.Limits,
+		MaxRPCBatch:         cfg.MaxRPCBatch,
+		HyperstackRateLimit: cfg.HyperstackRateLimit,
 		Ingested: func(res cloudmeter.AppendResult) {
 			m.events.WithLabelValues("accepted").Add(float64(res.Accepted))
 			m.events.WithLabelValues("duplicate").Add(float64(res.Duplicates))
