@@ -1,6 +1,7 @@
 package rating
 
 import (
+	"math"
 	"sort"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -72,6 +73,23 @@ func Contributions(samples []Sample) []int64 {
 		prev, hasPrev = s.Value, true
 	}
 	return out
+}
+
+// MaxTotalBytes is the most traffic one waypoint may total in one direction over one
+// measurement period, and over one UTC day: 2^63-1 bytes (8 EiB), what a signed 64-bit
+// total holds. A batch whose samples would take a total past it is refused as invalid
+// input, whole; a sum over a longer window that passes it cannot be reported.
+const MaxTotalBytes = math.MaxInt64
+
+// AddBytes adds two byte counts (either may be negative: a late counter reading can
+// lower what the next reading contributes) and reports whether the sum stays within the
+// 64-bit range, [-MaxTotalBytes-1, MaxTotalBytes]. It never wraps.
+func AddBytes(a, b int64) (int64, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
 }
 
 // PeriodStart returns the first second of the measurement period of length period

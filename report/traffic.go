@@ -89,7 +89,8 @@ func Waypoints(spans []cloudmeter.Span) bool {
 // stretches in that direction; so every waypoint of the window appears in both
 // directions.
 //
-// Errors: KindInvalid when a cost overflows the money type.
+// Errors: KindInvalid when a record's bytes pass 2^63-1 (rating.MaxTotalBytes) or a cost
+// overflows the money type.
 func AddTraffic(u *Utilization, spans []cloudmeter.Span, infras []cloudmeter.Infrastructure, sums []cloudmeter.TrafficSum, cuts []int64,
 	pricer *rating.Pricer, now int64) error {
 	to := min(u.End, now)
@@ -144,7 +145,11 @@ func AddTraffic(u *Utilization, spans []cloudmeter.Span, infras []cloudmeter.Inf
 				if j == len(out) {
 					return cloudmeter.Internal(fmt.Errorf("traffic of product %d piece %d at %d falls outside its records", w.ProductID, s.Piece, rep))
 				}
-				out[j].Bytes += s.Bytes
+				var ok bool
+				if out[j].Bytes, ok = rating.AddBytes(out[j].Bytes, s.Bytes); !ok {
+					return cloudmeter.Errorf(cloudmeter.KindInvalid, "waypoint %d (product_id), %s: the traffic from %s to %s totals more than 2^63-1 bytes "+
+						"(9223372036854775807), which cannot be reported; ask for a shorter window", w.ProductID, dir, cloudmeter.FormatTime(out[j].Start), cloudmeter.FormatTime(out[j].End))
+				}
 			}
 			kept := out[:0]
 			for j := range out {
@@ -214,7 +219,10 @@ func (u *Utilization) TrafficTotals() ([]TrafficTotal, error) {
 		}
 		t := &out[n-1]
 		t.To = i + 1
-		t.Quantity += r.Quantity
+		var ok bool
+		if t.Quantity, ok = rating.AddBytes(t.Quantity, r.Quantity); !ok {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "traffic total does not fit: the %s quantity of infrastructure %d passes 2^63-1 units", r.Direction, r.Waypoint.InfrastructureID)
+		}
 		var err error
 		if t.Cost, err = t.Cost.Add(r.Cost); err != nil {
 			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "traffic total does not fit: %v", err)
@@ -237,7 +245,10 @@ func (u *Utilization) TrafficByDirection() (download, upload DirectionTotal, err
 		if r.Direction == cloudmeter.DirectionUpload {
 			t = &upload
 		}
-		t.Quantity += r.Quantity
+		var ok bool
+		if t.Quantity, ok = rating.AddBytes(t.Quantity, r.Quantity); !ok {
+			return download, upload, cloudmeter.Errorf(cloudmeter.KindInvalid, "traffic total does not fit: the %s quantity of the report passes 2^63-1 units", r.Direction)
+		}
 		if t.Cost, err = t.Cost.Add(r.Cost); err != nil {
 			return download, upload, cloudmeter.Errorf(cloudmeter.KindInvalid, "traffic total does not fit: %v", err)
 		}

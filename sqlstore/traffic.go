@@ -106,6 +106,9 @@ func (s *Store) syncWaypoints(ctx context.Context, tx *sql.Tx, ratings []cloudme
 
 // regroup recomputes the periods of a waypoint's samples and rebuilds its period and day
 // totals: once per change of its provision, deletion or measurement period.
+//
+// Errors: KindInvalid, naming the total, when a total of the new grouping would pass
+// 2^63-1 bytes.
 func (s *Store) regroup(ctx context.Context, tx *sql.Tx, product int64, w rating.Waypoint) error {
 	// anchor + floor((t - anchor) / M) * M, with SQL's truncating division corrected for t < anchor.
 	if _, err := tx.ExecContext(ctx, s.rb(`UPDATE traffic_samples SET period_start = ? + ((occurred_at - ?) / ?) * ?
@@ -118,22 +121,9 @@ func (s *Store) regroup(ctx context.Context, tx *sql.Tx, product int64, w rating
 			return s.err(err)
 		}
 	}
-	last := int64(cloudmeter.OpenEnd)
-	if w.Deleted != 0 {
-		last = w.Deleted
-	}
-	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_periods (product_id, direction, period_start, bytes, samples)
-		SELECT product_id, direction, period_start, SUM(bytes), COUNT(*) FROM traffic_samples
-		WHERE product_id = ? AND period_start >= ? AND period_start <= ? GROUP BY product_id, direction, period_start`),
-		product, w.Anchor, last); err != nil {
-		return s.err(err)
-	}
-	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO traffic_days (product_id, direction, day_start, bytes, samples)
-		SELECT product_id, direction, period_start - period_start % 86400, SUM(bytes), SUM(samples) FROM traffic_periods
-		WHERE product_id = ? GROUP BY product_id, direction, period_start - period_start % 86400`), product); err != nil {
-		return s.err(err)
-	}
-	return nil
+	// The totals are summed in Go, checked: a regrouping that would take a total past
+	// 2^63-1 bytes is refused like a batch of samples that would.
+	return s.writeTotals(ctx, tx, product, w)
 }
 
 // storedWaypoints reads the groupings of the given waypoints that are stored.
@@ -232,7 +222,7 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	var inserted []sampleGroup
 	var updated []sampleGroup
 	deltas := map[trafficKey]trafficDelta{}
-	overflow := false
+	var overflow error // the first total the batch's own samples take past 2^63-1 bytes
 	add := func(g sampleGroup, period, bytes, samples int64) {
 		w := grouping[g.product]
 		if !w.Billed(period) {
@@ -241,8 +231,8 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 		k := trafficKey{g.product, g.dir, period}
 		d := deltas[k]
 		var ok bool
-		if d.bytes, ok = addBytes(d.bytes, bytes); !ok {
-			overflow = true
+		if d.bytes, ok = rating.AddBytes(d.bytes, bytes); !ok && overflow == nil {
+			overflow = batchOverflowError(periodTotals, k)
 		}
 		d.samples += samples
 		deltas[k] = d
@@ -340,24 +330,26 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	if err := s.execRows(ctx, tx, upsertCounters, args); err != nil {
 		return err
 	}
+	if overflow != nil {
+		return overflow
+	}
 	days := map[trafficKey]trafficDelta{}
-	for k, d := range deltas {
+	for _, k := range sortedTrafficKeys(deltas) {
+		d := deltas[k]
 		dk := trafficKey{k.product, k.dir, dayOf(k.start)}
 		t := days[dk]
 		var ok bool
-		if t.bytes, ok = addBytes(t.bytes, d.bytes); !ok {
-			overflow = true
+		if t.bytes, ok = rating.AddBytes(t.bytes, d.bytes); !ok {
+			return batchOverflowError(dayTotals, dk)
 		}
 		t.samples += d.samples
 		days[dk] = t
 	}
-	if overflow {
-		return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
-	}
-	if err := s.upsertTotals(ctx, tx, upsertPeriods, deltas); err != nil {
+	// Each upsert adds to the stored totals, checked against 2^63-1 bytes row by row.
+	if err := s.upsertChecked(ctx, tx, periodTotals, deltas); err != nil {
 		return err
 	}
-	return s.upsertTotals(ctx, tx, upsertDays, days)
+	return s.upsertChecked(ctx, tx, dayTotals, days)
 }
 
 // noPeriod marks the stored reading that only precedes the batch's readings.
@@ -479,35 +471,17 @@ func (s *Store) counterNeighbours(ctx context.Context, tx *sql.Tx, g sampleGroup
 	return out, nil
 }
 
-// upsertTotals adds deltas to a totals table (traffic_periods or traffic_days).
-func (s *Store) upsertTotals(ctx context.Context, tx *sql.Tx, st rowsStatement, deltas map[trafficKey]trafficDelta) error {
-	ks := make([]trafficKey, 0, len(deltas))
-	for k := range deltas {
-		ks = append(ks, k)
-	}
-	slices.SortFunc(ks, func(a, b trafficKey) int {
-		if a.product != b.product {
-			return cmpInt(a.product, b.product)
-		}
-		if a.dir != b.dir {
-			return strings.Compare(string(a.dir), string(b.dir))
-		}
-		return cmpInt(a.start, b.start)
-	})
-	args := make([]any, 0, len(ks)*5)
-	for _, k := range ks {
-		d := deltas[k]
-		args = append(args, k.product, string(k.dir), k.start, d.bytes, d.samples)
-	}
-	return s.execRows(ctx, tx, st, args)
-}
-
 // totalsStatement upserts rows of (product, direction, start, bytes, samples) into a
-// table of traffic totals, adding to the row already there.
+// table of traffic totals, adding to the row already there, and returns the keys of the
+// rows it wrote. It skips, and so does not return, a row whose total would pass 2^63-1
+// bytes: the guard is evaluated before the sum, so neither engine ever computes one that
+// overflows (SQLite would store it as a REAL, PostgreSQL fail the statement without
+// naming the row). See upsertChecked.
 func totalsStatement(table, startColumn string) rowsStatement {
 	return rowsStatement{head: `INSERT INTO ` + table + ` (product_id, direction, ` + startColumn + `, bytes, samples) VALUES `,
 		tail: ` ON CONFLICT (product_id, direction, ` + startColumn + `) DO UPDATE SET bytes = ` + table + `.bytes + excluded.bytes, samples = ` +
-			table + `.samples + excluded.samples`, cols: 5}
+			table + `.samples + excluded.samples WHERE CASE WHEN excluded.bytes > 0 THEN ` + table + `.bytes <= ` + maxBytesSQL + ` - excluded.bytes ELSE ` +
+			table + `.bytes >= -` + maxBytesSQL + ` - 1 - excluded.bytes END RETURNING product_id, direction, ` + startColumn, cols: 5}
 }
 
 // The statements of the traffic write path, prepared like the others (see prepared).
@@ -551,10 +525,15 @@ func (s *Store) TrafficPeriods(ctx context.Context, productID int64) ([]cloudmet
 	for rows.Next() {
 		tp := cloudmeter.TrafficPeriod{ProductID: productID}
 		var dir string
-		if err := rows.Scan(&dir, &tp.Start, &tp.Bytes, &tp.Samples); err != nil {
+		var bytes intValue
+		if err := rows.Scan(&dir, &tp.Start, &bytes, &tp.Samples); err != nil {
 			return nil, s.err(err)
 		}
 		tp.Direction = cloudmeter.Direction(dir)
+		if bytes.state != valueInteger {
+			return nil, notIntegerError(periodTotals, trafficKey{productID, tp.Direction, tp.Start})
+		}
+		tp.Bytes = bytes.v
 		out = append(out, tp)
 	}
 	return out, s.err(rows.Err())
@@ -602,32 +581,16 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 	}
 	lastWhole := dayOf(q.To+1) - daySeconds // the last day that ends by q.To
 
-	sums := map[trafficKey]int64{} // start holds the piece
-	run := func(query string, args []any) error {
-		rows, err := s.db.QueryContext(ctx, s.rb(query), args...)
-		if err != nil {
-			return s.err(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k trafficKey
-			var dir string
-			var bytes int64
-			if err := rows.Scan(&k.product, &dir, &k.start, &bytes); err != nil {
-				return s.err(err)
-			}
-			k.dir = cloudmeter.Direction(dir)
-			var ok bool
-			if sums[k], ok = addBytes(sums[k], bytes); !ok {
-				return cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
-			}
-		}
-		return s.err(rows.Err())
+	// A query holds {sum} where the sum of t.bytes goes (sumSQL).
+	type sumQuery struct {
+		query string
+		args  []any
+		tt    totalsTable
 	}
-
+	var queries []sumQuery
 	if firstWhole <= lastWhole {
 		expr, pargs := piece("t.day_start")
-		query := `SELECT t.product_id, t.direction, ` + expr + `, SUM(t.bytes) FROM traffic_waypoints w JOIN traffic_days t ON t.product_id = w.product_id
+		query := `SELECT t.product_id, t.direction, ` + expr + `, {sum} FROM traffic_waypoints w JOIN traffic_days t ON t.product_id = w.product_id
 			WHERE w.user_id = ? AND t.day_start >= ? AND t.day_start <= ?`
 		args := append(pargs, q.UserID, firstWhole, lastWhole)
 		var skip []int64
@@ -641,9 +604,7 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			args = append(args, anyInts(skip)...)
 		}
 		query += ` GROUP BY 1, 2, 3` // by position: the piece expression holds placeholders
-		if err := run(query, args); err != nil {
-			return nil, err
-		}
+		queries = append(queries, sumQuery{query, args, dayTotals})
 	}
 	// Periods of the cut days, within the window.
 	days := make([]int64, 0, len(cutDays))
@@ -664,9 +625,51 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			cond.WriteString("(t.period_start >= ? AND t.period_start < ?)")
 			args = append(args, d, d+daySeconds)
 		}
-		if err := run(`SELECT t.product_id, t.direction, `+expr+`, SUM(t.bytes) FROM traffic_waypoints w JOIN traffic_periods t ON t.product_id = w.product_id
-			WHERE w.user_id = ? AND t.period_start >= ? AND t.period_start <= ? AND (`+cond.String()+`)
-			GROUP BY 1, 2, 3`, args); err != nil {
+		queries = append(queries, sumQuery{`SELECT t.product_id, t.direction, ` + expr + `, {sum} FROM traffic_waypoints w JOIN traffic_periods t ON t.product_id = w.product_id
+			WHERE w.user_id = ? AND t.period_start >= ? AND t.period_start <= ? AND (` + cond.String() + `)
+			GROUP BY 1, 2, 3`, args, periodTotals})
+	}
+
+	window := "the traffic of its measurement periods starting from " + cloudmeter.FormatTime(q.From) + " to " + cloudmeter.FormatTime(q.To)
+	// run adds the sums of one query to sums, checked.
+	run := func(sq sumQuery, halved bool, sums map[trafficKey]int64) error {
+		rows, err := s.db.QueryContext(ctx, s.rb(strings.Replace(sq.query, "{sum}", sumSQL("t.bytes", halved), 1)), sq.args...)
+		if err != nil {
+			return s.err(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k trafficKey
+			var dir string
+			v := sumValue{halved: halved}
+			if err := rows.Scan(append([]any{&k.product, &dir, &k.start}, v.dest()...)...); err != nil {
+				return s.err(err)
+			}
+			k.dir = cloudmeter.Direction(dir)
+			bytes, state := v.get()
+			if state == valueNotInteger {
+				return s.firstNotInteger(ctx, sq.tt, k.product, k.dir)
+			}
+			ok := state == valueInteger
+			if ok {
+				sums[k], ok = rating.AddBytes(sums[k], bytes)
+			}
+			if !ok {
+				return sumOverflowError(k.product, k.dir, window)
+			}
+		}
+		return s.err(rows.Err())
+	}
+	sums := map[trafficKey]int64{} // start holds the piece
+	for _, sq := range queries {
+		err := run(sq, false, sums)
+		if engineOverflow(err) {
+			// SQLite stopped at an overflow without naming it: sum again, in halves.
+			if named := run(sq, true, map[trafficKey]int64{}); named != nil {
+				err = named
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -692,37 +695,55 @@ func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQue
 	if q.Bucket <= 0 || q.To < q.From {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT occurred_at - occurred_at % ?, direction, SUM(bytes), COUNT(*) FROM traffic_samples
-		WHERE product_id = ? AND occurred_at >= ? AND occurred_at <= ? GROUP BY 1, 2`),
-		q.Bucket, q.ProductID, q.From, q.To)
-	if err != nil {
-		return nil, s.err(err)
-	}
-	defer rows.Close()
-	byStart := map[int64]*cloudmeter.TrafficPoint{}
-	for rows.Next() {
-		var start, bytes, n int64
-		var dir string
-		if err := rows.Scan(&start, &dir, &bytes, &n); err != nil {
+	// run sums the samples by bucket and direction, checked (see sumSQL).
+	run := func(halved bool) (map[int64]*cloudmeter.TrafficPoint, error) {
+		rows, err := s.db.QueryContext(ctx, s.rb(`SELECT occurred_at - occurred_at % ?, direction, `+sumSQL("bytes", halved)+`, COUNT(*) FROM traffic_samples
+			WHERE product_id = ? AND occurred_at >= ? AND occurred_at <= ? GROUP BY 1, 2`),
+			q.Bucket, q.ProductID, q.From, q.To)
+		if err != nil {
 			return nil, s.err(err)
 		}
-		p := byStart[start]
-		if p == nil {
-			p = &cloudmeter.TrafficPoint{Start: start}
-			byStart[start] = p
+		defer rows.Close()
+		byStart := map[int64]*cloudmeter.TrafficPoint{}
+		for rows.Next() {
+			var start, n int64
+			var dir string
+			v := sumValue{halved: halved}
+			if err := rows.Scan(append(append([]any{&start, &dir}, v.dest()...), &n)...); err != nil {
+				return nil, s.err(err)
+			}
+			p := byStart[start]
+			if p == nil {
+				p = &cloudmeter.TrafficPoint{Start: start}
+				byStart[start] = p
+			}
+			total := &p.Download
+			if cloudmeter.Direction(dir) == cloudmeter.DirectionUpload {
+				total = &p.Upload
+			}
+			// Samples' contributions are integers, written from Go: a sum can only overflow.
+			bytes, state := v.get()
+			ok := state == valueInteger
+			if ok {
+				*total, ok = rating.AddBytes(*total, bytes)
+			}
+			if !ok {
+				return nil, sumOverflowError(q.ProductID, cloudmeter.Direction(dir), "the traffic of its samples from "+cloudmeter.FormatTime(start)+
+					" to "+cloudmeter.FormatTime(start+q.Bucket-1))
+			}
+			p.Samples += n
 		}
-		total := &p.Download
-		if cloudmeter.Direction(dir) == cloudmeter.DirectionUpload {
-			total = &p.Upload
-		}
-		var ok bool
-		if *total, ok = addBytes(*total, bytes); !ok {
-			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s", TrafficTooLarge)
-		}
-		p.Samples += n
+		return byStart, s.err(rows.Err())
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.err(err)
+	byStart, err := run(false)
+	if engineOverflow(err) {
+		// SQLite stopped at an overflow without naming it: sum again, in halves.
+		if _, named := run(true); named != nil {
+			err = named
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	out := make([]cloudmeter.TrafficPoint, 0, len(byStart))
 	for _, p := range byStart {
@@ -754,19 +775,10 @@ func (s *Store) ledgerEvents(ctx context.Context, productID int64) ([]cloudmeter
 }
 
 // TrafficTooLarge says that a traffic total does not fit the 64-bit byte counts: the
-// message of the KindInvalid error the store returns, and the engines give for their
-// own overflow errors, when one would.
-const TrafficTooLarge = "a traffic total (bytes of one waypoint and direction) does not fit in 64 bits; nothing was changed"
-
-// addBytes adds two byte counts (either may be negative: a late reading can lower the
-// contribution of the next one) and reports whether the sum fits in 64 bits.
-func addBytes(a, b int64) (int64, bool) {
-	s := a + b
-	if (b > 0 && s < a) || (b < 0 && s > a) {
-		return 0, false
-	}
-	return s, true
-}
+// message of the KindInvalid error the engines give for their own overflow errors. The
+// store checks every total it writes or sums itself, with messages that name it
+// (trafficcheck.go), so this is a last resort.
+const TrafficTooLarge = "a traffic total (bytes of one waypoint and direction) would pass 2^63-1 bytes; nothing was changed"
 
 // UnbilledTraffic lists the samples of products whose grouping has no user: products not
 // provisioned (yet) and resources that are not waypoints.

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,6 +25,8 @@ func RunTraffic(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 		{"TrafficSumsWindowAndCuts", testTrafficSums},
 		{"TrafficSeries", testTrafficSeries},
 		{"TrafficOverflowIsRefused", testTrafficOverflow},
+		{"TrafficOverflowAcrossBatchesIsRefused", testTrafficOverflowAcrossBatches},
+		{"TrafficOverflowOfDaysRegroupingsAndSums", testTrafficOverflowDaysAndSums},
 		{"UnbilledTraffic", testUnbilledTraffic},
 	})
 }
@@ -79,6 +83,182 @@ func testTrafficOverflow(t *testing.T, s cloudmeter.Store) {
 	evs, err := s.ProductEvents(ctx, 901)
 	if err != nil || len(evs) != 1 {
 		t.Errorf("product 901 holds %d events (%v) after the refused batch; want only its provision", len(evs), err)
+	}
+}
+
+// testTrafficOverflowAcrossBatches (issue 15): samples sent one batch each, whose period
+// total would pass 2^63-1 bytes, are refused as invalid input naming the waypoint, the
+// direction and the period, and nothing of their batch is stored. Every read of the
+// traffic, of that user and of all users, answers afterwards with the totals of the
+// samples accepted before. The inputs, each in one hour of one waypoint:
+//
+//   - 921: two deltas of 2^63-1 bytes;
+//   - 922: three deltas of 2^62 bytes (the second already passes 2^63-1);
+//   - 923: counter readings 2^63-1, 0 (a reset: 0 bytes), 2^63-1;
+//   - 924, never provisioned: two deltas of 2^63-1 bytes (its samples are grouped, and
+//     totalled, until its provision arrives).
+func testTrafficOverflowAcrossBatches(t *testing.T, s cloudmeter.Store) {
+	ctx := ctxOf(t)
+	const maxBytes = int64(math.MaxInt64)
+	mustAppend(t, s, decode(t, waypoint("ovb-921", 0, 921, 7, 3600), waypoint("ovb-922", 0, 922, 7, 3600), waypoint("ovb-923", 0, 923, 8, 3600),
+		sample("ovb-dl", 5, 921, "download", false, 1000)))
+	type send struct {
+		product int64
+		counter bool
+		value   int64
+		refused bool
+	}
+	sends := []send{
+		{921, false, maxBytes, false}, {921, false, maxBytes, true},
+		{922, false, 1 << 62, false}, {922, false, 1 << 62, true}, {922, false, 1 << 62, true},
+		{923, true, maxBytes, false}, {923, true, 0, false}, {923, true, maxBytes, true},
+		{924, false, maxBytes, false}, {924, false, maxBytes, true},
+	}
+	for i, sd := range sends {
+		batch := decode(t, sample(fmt.Sprint("ovb-s", i), int64(60+i), sd.product, "upload", sd.counter, sd.value))
+		_, err := s.AppendEvents(ctx, batch, rating.Rate)
+		what := fmt.Sprintf("batch %d (product %d, value %d)", i, sd.product, sd.value)
+		if !sd.refused {
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			continue
+		}
+		if cloudmeter.KindOf(err) != cloudmeter.KindInvalid {
+			t.Errorf("%s: %v (kind %q); want an invalid-input error", what, err, cloudmeter.KindOf(err))
+			continue
+		}
+		for _, part := range []string{fmt.Sprint(sd.product), "upload", at(0), "2^63-1"} {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("%s: the refusal %q does not name %q", what, err, part)
+			}
+		}
+	}
+
+	// Nothing of a refused batch is stored: each product holds its accepted samples only.
+	for p, n := range map[int64]int{921: 3, 922: 2, 923: 3, 924: 1} {
+		if evs, err := s.ProductEvents(ctx, p); err != nil || len(evs) != n {
+			t.Errorf("ProductEvents(%d) = %d events, %v; want %d (its provision and accepted samples)", p, len(evs), err, n)
+		}
+	}
+	wantPeriods := map[int64][]cloudmeter.TrafficPeriod{
+		921: {{ProductID: 921, Direction: "download", Start: t0, Bytes: 1000, Samples: 1}, {ProductID: 921, Direction: "upload", Start: t0, Bytes: maxBytes, Samples: 1}},
+		922: {{ProductID: 922, Direction: "upload", Start: t0, Bytes: 1 << 62, Samples: 1}},
+		923: {{ProductID: 923, Direction: "upload", Start: t0, Bytes: maxBytes, Samples: 2}},
+		924: {{ProductID: 924, Direction: "upload", Start: t0, Bytes: maxBytes, Samples: 1}},
+	}
+	for p, want := range wantPeriods {
+		got, err := s.TrafficPeriods(ctx, p)
+		if err != nil {
+			t.Errorf("TrafficPeriods(%d): %v", p, err)
+		} else if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("TrafficPeriods(%d) (-want +got):\n%s", p, diff)
+		}
+	}
+
+	// Sums of each user (0 holds the products not provisioned), from the day totals and,
+	// with a cut inside the day, from the period totals.
+	wantSums := map[int64]map[string]int64{
+		7: {"921 download": 1000, "921 upload": maxBytes, "922 upload": 1 << 62},
+		8: {"923 upload": maxBytes},
+		0: {"924 upload": maxBytes},
+	}
+	for user, want := range wantSums {
+		for _, cuts := range [][]int64{nil, {t0 + 7200}} {
+			got, err := s.TrafficSums(ctx, cloudmeter.TrafficQuery{UserID: user, From: t0, To: t0 + 2*86400 - 1, Cuts: cuts})
+			if err != nil {
+				t.Errorf("TrafficSums(user %d, cuts %v): %v", user, cuts, err)
+				continue
+			}
+			gotMap := map[string]int64{}
+			for _, g := range got {
+				gotMap[fmt.Sprint(g.ProductID, " ", g.Direction)] += g.Bytes
+			}
+			if diff := cmp.Diff(want, gotMap); diff != "" {
+				t.Errorf("TrafficSums(user %d, cuts %v) (-want +got):\n%s", user, cuts, diff)
+			}
+		}
+	}
+	for p, want := range map[int64]int64{921: maxBytes, 922: 1 << 62, 923: maxBytes} {
+		for _, bucket := range []int64{3600, 86400} {
+			pts, err := s.TrafficSeries(ctx, cloudmeter.TrafficSeriesQuery{ProductID: p, From: t0, To: t0 + 86400, Bucket: bucket})
+			if err != nil || len(pts) != 1 || pts[0].Upload != want {
+				t.Errorf("TrafficSeries(%d, bucket %d) = %+v, %v; want one point with %d upload bytes", p, bucket, pts, err, want)
+			}
+		}
+	}
+	if got, err := s.UnbilledTraffic(ctx, 0); err != nil || len(got) != 1 || got[0].ProductID != 924 || got[0].Samples != 1 {
+		t.Errorf("UnbilledTraffic(all users) = %+v, %v; want product 924 with its one accepted sample", got, err)
+	}
+	for _, user := range []int64{0, 7, 8} {
+		if _, err := s.Anomalies(ctx, cloudmeter.AnomalyQuery{UserID: user}); err != nil {
+			t.Errorf("Anomalies(user %d): %v", user, err)
+		}
+		if user > 0 {
+			if _, err := s.UnbilledTraffic(ctx, user); err != nil {
+				t.Errorf("UnbilledTraffic(user %d): %v", user, err)
+			}
+			if spans, err := s.Spans(ctx, cloudmeter.SpanQuery{UserID: user, From: t0, To: t0 + 86400}); err != nil || len(spans) == 0 {
+				t.Errorf("Spans(user %d) = %d spans, %v; want its waypoints'", user, len(spans), err)
+			}
+		}
+	}
+	if got := allSpans(t, s); len(got) != 3 {
+		t.Errorf("AllSpans: spans of %d products, want the 3 waypoints", len(got))
+	}
+}
+
+// testTrafficOverflowDaysAndSums: the limit of 2^63-1 bytes holds for a UTC day's total
+// too, and for the totals a late provision regroups samples into (the batch of the
+// provision is refused, naming the period); a sum over a window that passes it is
+// refused as invalid, naming the waypoint, while a window within it answers.
+func testTrafficOverflowDaysAndSums(t *testing.T, s cloudmeter.Store) {
+	ctx := ctxOf(t)
+	const maxBytes = int64(math.MaxInt64)
+	refused := func(what string, err error, parts ...string) {
+		t.Helper()
+		if cloudmeter.KindOf(err) != cloudmeter.KindInvalid {
+			t.Errorf("%s: %v (kind %q); want an invalid-input error", what, err, cloudmeter.KindOf(err))
+			return
+		}
+		for _, part := range append(parts, "2^63-1") {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("%s: the error %q does not name %q", what, err, part)
+			}
+		}
+	}
+	mustAppend(t, s, decode(t, waypoint("ovd-931", 0, 931, 9, 3600), sample("ovd-1", 60, 931, "upload", false, maxBytes)))
+	_, err := s.AppendEvents(ctx, decode(t, sample("ovd-2", 3660, 931, "upload", false, 1)), rating.Rate)
+	refused("one more byte in the next hour of the same UTC day", err, "931", "upload", "2024-01-01")
+	mustAppend(t, s, decode(t, sample("ovd-3", 86400+60, 931, "upload", false, maxBytes))) // the next day
+
+	day := int64(86400)
+	for _, cuts := range [][]int64{nil, {t0 + day + 7200}} {
+		if got, err := s.TrafficSums(ctx, cloudmeter.TrafficQuery{UserID: 9, From: t0, To: t0 + day - 1, Cuts: cuts}); err != nil || len(got) != 1 || got[0].Bytes != maxBytes {
+			t.Errorf("TrafficSums(one day, cuts %v) = %+v, %v; want 2^63-1 bytes", cuts, got, err)
+		}
+		_, err := s.TrafficSums(ctx, cloudmeter.TrafficQuery{UserID: 9, From: t0, To: t0 + 2*day - 1, Cuts: cuts})
+		refused(fmt.Sprintf("TrafficSums(two days, cuts %v)", cuts), err, "931", "upload")
+	}
+	_, err = s.TrafficSeries(ctx, cloudmeter.TrafficSeriesQuery{ProductID: 931, From: t0, To: t0 + 2*day - 1, Bucket: 8 * day}) // one bucket, from t0 - 3 days
+	refused("TrafficSeries(an 8-day bucket)", err, "931", "upload")
+
+	// Product 932 meters before its provision: 2^63-1 bytes a minute before and after
+	// midnight, in two UTC days and two periods. A provision anchored at 23:30 puts both
+	// in one period: refused, and nothing of its batch is stored.
+	mustAppend(t, s, decode(t, sample("ovd-4", day-60, 932, "upload", false, maxBytes)))
+	mustAppend(t, s, decode(t, sample("ovd-5", day+60, 932, "upload", false, maxBytes)))
+	before := trafficPeriods(t, s, 932)
+	_, err = s.AppendEvents(ctx, decode(t, waypoint("ovd-932", day-1800, 932, 9, 3600)), rating.Rate)
+	refused("a provision regrouping 2 x (2^63-1) bytes into one period", err, "932", "upload", at(day-1800))
+	if _, _, err := s.Resource(ctx, 932); cloudmeter.KindOf(err) != cloudmeter.KindNotFound {
+		t.Errorf("Resource(932) after its refused provision: %v; want not found", err)
+	}
+	if diff := cmp.Diff(before, trafficPeriods(t, s, 932)); diff != "" || len(before) != 2 {
+		t.Errorf("periods of 932 changed by the refused provision (-before +after):\n%s", diff)
+	}
+	if got, err := s.UnbilledTraffic(ctx, 0); err != nil || len(got) != 1 || got[0].ProductID != 932 || got[0].Samples != 2 {
+		t.Errorf("UnbilledTraffic = %+v, %v; want product 932's 2 samples", got, err)
 	}
 }
 
