@@ -127,3 +127,31 @@ func testTrafficOverflowAcrossRequests(t *testing.T, eng e2etest.Engine) {
 		t.Errorf("upload quantities of the waypoints (-want +got): the accepted samples only:\n%s", diff)
 	}
 }
+
+// TestTrafficOverflowOverDays: a waypoint may meter 2^63-1 bytes on each of two days;
+// a read that sums both cannot hold the total and says so with a 400 naming the
+// waypoint, never a wrapped total, while the unfiltered anomaly list of all users still
+// answers (listing the user whose traffic cannot be summed).
+func TestTrafficOverflowOverDays(t *testing.T) { e2etest.OnEachEngine(t, testTrafficOverflowOverDays) }
+
+func testTrafficOverflowOverDays(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
+	srv.LoadSeed(t)
+	srv.PostEvents(t, batch(provisioned("od-1", "2024-05-01T00:00:00Z", 9201, "network", 3, 92, "uk-reading", map[string]any{"measurement_period": 3600})))
+	for i, at := range []string{"2024-05-01T10:00:00Z", "2024-05-02T10:00:00Z"} {
+		srv.PostEvents(t, batch(sampleEvent(fmt.Sprint("od-s", i), at, 9201, "download", "bytes", math.MaxInt64)))
+	}
+	r := srv.Do(t, http.MethodGet, "/api/v1/resources/9201/traffic?from=2024-05-01T00:00:00Z&to=2024-05-02T23:59:59Z&granularity=day", srv.AdminKey, "", nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "9201") {
+		t.Errorf("the series over both days: status %d, want 400 naming the waypoint: %s", r.Status, r.Body)
+	}
+	r = srv.Do(t, http.MethodGet, "/api/v1/resources/9201/traffic?from=2024-05-01T00:00:00Z&to=2024-05-01T23:59:59Z&granularity=day", srv.AdminKey, "", nil)
+	e2etest.MustStatus(t, r, http.StatusOK, "the series of one day")
+	r = srv.Do(t, http.MethodGet, "/api/v1/anomalies", srv.AdminKey, "", nil)
+	e2etest.MustStatus(t, r, http.StatusOK, "the anomalies of all users")
+	r = srv.Do(t, http.MethodGet, "/api/v1/users/1/utilization?from=2016-01-01T00:00:00Z&to=2016-12-31T23:59:59Z", srv.AdminKey, "", nil)
+	e2etest.MustStatus(t, r, http.StatusOK, "another user's report")
+	if r := srv.Do(t, http.MethodGet, "/api/v1/users/3/utilization?from=2024-05-01T00:00:00Z&to=2024-05-31T23:59:59Z", srv.AdminKey, "", nil); r.Status != http.StatusBadRequest {
+		t.Errorf("user 3's report over both days: status %d, want 400: %s", r.Status, r.Body)
+	}
+}

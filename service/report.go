@@ -198,6 +198,13 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 			return nil
 		}
 		segs, err := p.Price(&sp, sp.Start, min(sp.End, now))
+		if cloudmeter.KindOf(err) == cloudmeter.KindInvalid {
+			// Usage that cannot be priced (a cost out of range) is itself an anomaly; it
+			// must not hide every other user's.
+			out = append(out, cloudmeter.Anomaly{ProductID: sp.ProductID, UserID: sp.UserID, Kind: cloudmeter.AnomalyUnpriced,
+				Message: cloudmeter.MessageOf(err) + ": cannot be reported", Time: sp.Start})
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -217,6 +224,12 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 			break
 		}
 		recs, err := s.unpricedTraffic(ctx, user, waypoints[user], p, now)
+		if cloudmeter.KindOf(err) == cloudmeter.KindInvalid {
+			// Traffic too large to sum is an anomaly of this user, not a failure of all.
+			out = append(out, cloudmeter.Anomaly{UserID: user, Kind: cloudmeter.AnomalyUnpriced,
+				Message: cloudmeter.MessageOf(err) + ": the user's traffic cannot be reported", Time: waypoints[user][0].Start})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/rating"
 )
 
 // Granularities of a waypoint's traffic series, in seconds per bucket.
@@ -86,8 +87,14 @@ func (s *Service) Traffic(ctx context.Context, key cloudmeter.APIKey, req Traffi
 			p = pts[i]
 			i++
 		}
-		v.Download += p.Download
-		v.Upload += p.Upload
+		down, ok1 := rating.AddBytes(v.Download, p.Download)
+		up, ok2 := rating.AddBytes(v.Upload, p.Upload)
+		if !ok1 || !ok2 {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid,
+				"product %d: its traffic from %s to %s totals more than %d bytes in one direction, more than a report can hold: ask for a shorter window",
+				req.ProductID, cloudmeter.FormatTime(first), cloudmeter.FormatTime(last), int64(rating.MaxTotalBytes))
+		}
+		v.Download, v.Upload = down, up
 		v.Points = append(v.Points, p)
 	}
 	return v, nil
