@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,11 +17,17 @@ import (
 	"github.com/cloudmeter/cloudmeter/migrations"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/sqlite"
-	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
 // Migration 6 turns resources into a rowid table on SQLite: what a store rated under
 // migration 5 reads back the same after it, and after migrating down and up again.
+//
+// The rows of migration 5 are made as the code of that schema made them (one resources
+// row per product with every span of it; the spans encoding has not changed since): by
+// rating the same events in a store of the current schema, whose rows of products with a
+// few spans hold all of them, and copying the columns migration 5 has. The current code
+// does not run on migration 5's schema; it reads the data once the store is opened and
+// migrated to the end.
 func TestResourcesInArrivalOrder(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -56,9 +64,54 @@ func TestResourcesInArrivalOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := sqlstore.New(db, sqlite.Dialect{})
-	if _, err := old.AppendEvents(ctx, evs, rating.Rate); err != nil {
+	ref, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := ref.AppendEvents(ctx, evs, rating.Rate); err != nil {
+		t.Fatal(err)
+	}
+	const v5 = `user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label, subdomain, exclude_billing, attributes,
+		state, provisioned_at, deleted_at, rated_generation, spans`
+	rowsOf := func(db *sql.DB) [][]any {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, `SELECT `+v5+` FROM resources ORDER BY product_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out [][]any
+		for rows.Next() {
+			vals := make([]any, 15)
+			ptrs := make([]any, 15)
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, vals)
+		}
+		return out
+	}
+	rated := rowsOf(ref.DB())
+	ref.Close()
+	for _, e := range evs {
+		if _, err := db.ExecContext(ctx, `INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, e.Source, e.ID, e.ProductID, string(e.Type), e.Time, e.Subject, e.Digest, string(e.Data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rated {
+		if _, err := db.ExecContext(ctx, `INSERT INTO resources (`+v5+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkRows := func(when string) {
+		t.Helper()
+		if diff := cmp.Diff(rated, rowsOf(db)); diff != "" {
+			t.Errorf("%s: resources rows (-rated under migration 5 +now):\n%s", when, diff)
+		}
 	}
 	check := func(st *sqlite.Store, when string) {
 		t.Helper()
@@ -86,21 +139,20 @@ func TestResourcesInArrivalOrder(t *testing.T) {
 			t.Errorf("%s: Spans of user 3: %d spans, %v; want 3", when, len(got), err)
 		}
 	}
-	check(old, "under migration 5")
 	if _, err := p.UpTo(ctx, 6); err != nil {
 		t.Fatalf("migration 6: %v", err)
 	}
 	if s := schema(); strings.Contains(s, "WITHOUT ROWID") {
 		t.Errorf("after migration 6, resources is %q; want a rowid table", s)
 	}
-	check(sqlstore.New(db, sqlite.Dialect{}), "after migration 6")
+	checkRows("after migration 6")
 	if _, err := p.DownTo(ctx, 5); err != nil {
 		t.Fatalf("migration 6 down: %v", err)
 	}
 	if s := schema(); !strings.Contains(s, "WITHOUT ROWID") {
 		t.Errorf("after migrating down, resources is %q; want WITHOUT ROWID", s)
 	}
-	check(sqlstore.New(db, sqlite.Dialect{}), "after migrating down")
+	checkRows("after migrating down")
 	db.Close()
 
 	st, err := sqlite.Open(ctx, dir)
@@ -110,7 +162,21 @@ func TestResourcesInArrivalOrder(t *testing.T) {
 	defer st.Close()
 	check(st, "after opening")
 	var version int64
-	if err := st.DB().QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`).Scan(&version); err != nil || version != 6 {
-		t.Errorf("schema version %d (%v) after opening; want 6", version, err)
+	if err := st.DB().QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`).Scan(&version); err != nil || version != lastMigration(t) {
+		t.Errorf("schema version %d (%v) after opening; want %d", version, err, lastMigration(t))
 	}
+}
+
+// lastMigration is the number of the newest migration.
+func lastMigration(t *testing.T) int64 {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations: %v, %d files", err, len(names))
+	}
+	n, err := strconv.ParseInt(strings.SplitN(names[len(names)-1], "_", 2)[0], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

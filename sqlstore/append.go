@@ -27,12 +27,12 @@ var (
 	deleteAnomalies = rowsStatement{head: `DELETE FROM anomalies WHERE product_id IN `, cols: 1, in: true}
 	deleteResources = rowsStatement{head: `DELETE FROM resources WHERE product_id IN `, cols: 1, in: true}
 	upsertResources = rowsStatement{head: `INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
-		subdomain, exclude_billing, attributes, state, provisioned_at, deleted_at, rated_generation, spans) VALUES `, tail: `
+		subdomain, exclude_billing, attributes, state, provisioned_at, deleted_at, rated_generation, spans, spans_from, rating_state, checkpoint) VALUES `, tail: `
 		ON CONFLICT (product_id) DO UPDATE SET user_id = excluded.user_id, infrastructure_id = excluded.infrastructure_id,
 		infrastructure_label = excluded.infrastructure_label, datacenter = excluded.datacenter, type = excluded.type, label = excluded.label,
 		subdomain = excluded.subdomain, exclude_billing = excluded.exclude_billing, attributes = excluded.attributes, state = excluded.state,
 		provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1,
-		spans = excluded.spans`, cols: 15}
+		spans = excluded.spans, spans_from = excluded.spans_from, rating_state = excluded.rating_state, checkpoint = excluded.checkpoint`, cols: 18}
 	insertUsers  = rowsStatement{head: `INSERT INTO users (user_id) VALUES `, tail: ` ON CONFLICT (user_id) DO NOTHING`, cols: 1}
 	upsertInfras = rowsStatement{head: `INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `,
 		tail: ` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`, cols: 4}
@@ -118,7 +118,7 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 			return res, err
 		}
 	}
-	existing, err := s.loadEvents(ctx, tx, keys(rated))
+	rt, err := s.newRater(ctx, tx, keys(rated), rate) // chunks.go
 	if err != nil {
 		return res, err
 	}
@@ -188,19 +188,17 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 	}
 
 	ratings := make([]cloudmeter.Rating, 0, len(touched))
+	writes := make([]productWrite, 0, len(touched))
 	for _, pid := range keys(touched) {
-		evs := append(existing[pid], touched[pid]...)
-		ratings = append(ratings, rate(pid, evs))
+		w, r, err := rt.product(ctx, pid, touched[pid])
+		if err != nil {
+			return res, err
+		}
+		writes = append(writes, w)
+		ratings = append(ratings, r)
 		res.Rated = append(res.Rated, pid)
 	}
-	// A product with no stored event before this batch has no derived rows to replace.
-	fresh := make(map[int64]bool, len(touched))
-	for pid := range touched {
-		if len(existing[pid]) == 0 {
-			fresh[pid] = true
-		}
-	}
-	if err := s.writeRatings(ctx, tx, ratings, fresh); err != nil {
+	if err := s.writeRatings(ctx, tx, writes); err != nil {
 		return res, err
 	}
 	if err := s.applyTraffic(ctx, tx, ratings, traffic); err != nil { // traffic.go
@@ -278,21 +276,18 @@ func (s *Store) loadEvents(ctx context.Context, q querier, products []int64) (ma
 	return out, nil
 }
 
-// writeRatings replaces the resources rows (with their encoded spans) and the anomalies
-// of the rated products. Products in fresh had no stored event before, so they have no
-// rows to delete.
-func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmeter.Rating, fresh map[int64]bool) error {
-	var stale, unprovisioned []any
-	for _, r := range ratings {
-		if fresh[r.ProductID] {
-			continue
-		}
-		stale = append(stale, r.ProductID)
-		if r.Resource == nil {
-			unprovisioned = append(unprovisioned, r.ProductID)
+// writeRatings stores the ratings of the rated products: their chunks and anomalies
+// (chunks.go), their resources rows (with the open part of their spans and their rating
+// state), users, infrastructures and datacenters. Fresh products had no stored event
+// before, so they have no rows to delete.
+func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, writes []productWrite) error {
+	var unprovisioned []any
+	for _, w := range writes {
+		if !w.fresh && w.res == nil {
+			unprovisioned = append(unprovisioned, w.pid)
 		}
 	}
-	if err := s.execRows(ctx, tx, deleteAnomalies, stale); err != nil {
+	if err := s.writeChunks(ctx, tx, writes); err != nil {
 		return err
 	}
 	if err := s.execRows(ctx, tx, deleteResources, unprovisioned); err != nil {
@@ -305,28 +300,29 @@ func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, ratings []cloudmet
 	infras := map[infraKey][2]string{}
 	datacenters := map[string]bool{}
 	var buf []byte
-	for _, r := range ratings {
-		if r.Resource == nil {
+	for i := range writes {
+		w := &writes[i]
+		if w.res == nil {
 			continue
 		}
-		res := r.Resource
+		res := w.res
 		attrs, err := json.Marshal(res.Attributes)
 		if err != nil {
 			return cloudmeter.Internal(err)
 		}
-		shared := cloudmeter.Span{UserID: res.UserID, ProductID: res.ProductID, InfrastructureID: res.InfrastructureID, Datacenter: res.Datacenter,
-			Type: res.Type, Label: res.Label, Subdomain: res.Subdomain, ExcludeBilling: res.ExcludeBilling}
-		buf = appendSpans(buf[:0], &shared, r.Spans)
+		shared := sharedOf(res)
+		from, spans, cp := w.openPart()
+		buf = appendSpans(buf[:0], &shared, spans)
 		resources = append(resources, res.UserID, res.ProductID, res.InfrastructureID, res.InfrastructureLabel, res.Datacenter, string(res.Type),
 			res.Label, res.Subdomain, boolInt(res.ExcludeBilling), string(attrs), string(res.State), res.ProvisionedAt, res.DeletedAt, 1,
-			slices.Clone(buf))
+			slices.Clone(buf), from, w.state, cp)
 		users[res.UserID] = true
 		infras[infraKey{res.UserID, res.InfrastructureID}] = [2]string{res.InfrastructureLabel, res.Datacenter}
 		datacenters[res.Datacenter] = true
 	}
-	for _, r := range ratings {
-		for i, a := range r.Anomalies {
-			anomalies = append(anomalies, a.ProductID, int64(i+1), a.UserID, string(a.Kind), a.Message, a.EventSource, a.EventID, a.Time)
+	for _, w := range writes {
+		for i, a := range w.anomalies {
+			anomalies = append(anomalies, a.ProductID, int64(w.anomaliesFrom+i+1), a.UserID, string(a.Kind), a.Message, a.EventSource, a.EventID, a.Time)
 		}
 	}
 

@@ -33,34 +33,44 @@ func (sc *spanScanner) scan(rows *sql.Rows, dst []cloudmeter.Span) ([]cloudmeter
 	return out, nil
 }
 
-// Spans returns the spans of a user that overlap a closed window.
+// Spans returns the spans of a user that overlap a closed window: from the open parts of
+// the user's products (their resources rows) and the earlier chunks (span_chunks) that
+// overlap it (chunks.go).
 func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter.Span, error) {
 	var b strings.Builder
-	b.WriteString(`SELECT spans FROM resources WHERE user_id = ? AND provisioned_at <= ? AND (deleted_at = 0 OR deleted_at >= ?)`)
-	args := []any{q.UserID, q.To, q.From}
-	if len(q.InfrastructureIDs) > 0 {
-		b.WriteString(` AND infrastructure_id IN ` + inList(len(q.InfrastructureIDs)))
-		for _, id := range q.InfrastructureIDs {
-			args = append(args, id)
+	var args []any
+	filters := func() {
+		if len(q.InfrastructureIDs) > 0 {
+			b.WriteString(` AND infrastructure_id IN ` + inList(len(q.InfrastructureIDs)))
+			for _, id := range q.InfrastructureIDs {
+				args = append(args, id)
+			}
+		}
+		if len(q.Datacenters) > 0 {
+			b.WriteString(` AND datacenter IN ` + inList(len(q.Datacenters)))
+			for _, d := range q.Datacenters {
+				args = append(args, d)
+			}
 		}
 	}
-	if len(q.Datacenters) > 0 {
-		b.WriteString(` AND datacenter IN ` + inList(len(q.Datacenters)))
-		for _, d := range q.Datacenters {
-			args = append(args, d)
-		}
-	}
+	b.WriteString(`SELECT spans FROM resources WHERE user_id = ? AND spans_from <= ? AND (deleted_at = 0 OR deleted_at >= ?)`)
+	args = append(args, q.UserID, q.To, q.From)
+	filters()
+	b.WriteString(` UNION ALL SELECT spans FROM span_chunks WHERE user_id = ? AND chunk_end >= ? AND chunk_start <= ?`)
+	args = append(args, q.UserID, q.From, q.To)
+	filters()
 	rows, err := s.db.QueryContext(ctx, s.rb(b.String()), args...)
 	if err != nil {
 		return nil, s.err(err)
 	}
 	defer rows.Close()
-	// Rows come in primary key order; reports want infrastructure, type, product and start.
-	// Each row's spans are decoded in start order, so the rows are sorted, not the spans.
+	// Rows come in no useful order; reports want infrastructure, type, product and start.
+	// Each row's spans are decoded in start order, and the rows of one product do not
+	// overlap, so the rows are sorted, not the spans.
 	type block struct {
-		infra, product int64
-		typ            string
-		spans          []cloudmeter.Span
+		infra, product, start int64
+		typ                   string
+		spans                 []cloudmeter.Span
 	}
 	var (
 		arena  []cloudmeter.Span // spans are decoded into blocks of it, never moved
@@ -92,7 +102,7 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 		if !slices.IsSortedFunc(spans, byStart) {
 			slices.SortFunc(spans, byStart)
 		}
-		blocks = append(blocks, block{spans[0].InfrastructureID, spans[0].ProductID, string(spans[0].Type), spans})
+		blocks = append(blocks, block{spans[0].InfrastructureID, spans[0].ProductID, spans[0].Start, string(spans[0].Type), spans})
 		total += len(spans)
 		if q.MaxSpans > 0 && total > q.MaxSpans {
 			return nil, cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold more than %d usage records", q.MaxSpans)
@@ -102,7 +112,7 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 		return nil, s.err(err)
 	}
 	slices.SortFunc(blocks, func(a, b block) int {
-		return cmp.Or(cmp.Compare(a.infra, b.infra), strings.Compare(a.typ, b.typ), cmp.Compare(a.product, b.product))
+		return cmp.Or(cmp.Compare(a.infra, b.infra), strings.Compare(a.typ, b.typ), cmp.Compare(a.product, b.product), cmp.Compare(a.start, b.start))
 	})
 	out := make([]cloudmeter.Span, 0, total)
 	for _, b := range blocks {
@@ -111,11 +121,16 @@ func (s *Store) Spans(ctx context.Context, q cloudmeter.SpanQuery) ([]cloudmeter
 	return out, nil
 }
 
-// AllSpans calls fn for every span, of one user when userID > 0.
+// AllSpans calls fn for every span, of one user when userID > 0, by user, product and
+// start.
 func (s *Store) AllSpans(ctx context.Context, userID int64, fn func(cloudmeter.Span) error) error {
-	q, args := `SELECT spans FROM resources ORDER BY user_id, product_id`, []any{}
+	q := `SELECT spans FROM (SELECT user_id, product_id, spans_from AS start, spans FROM resources UNION ALL
+		SELECT user_id, product_id, chunk_start, spans FROM span_chunks) AS c ORDER BY user_id, product_id, start`
+	var args []any
 	if userID > 0 {
-		q, args = `SELECT spans FROM resources WHERE user_id = ? ORDER BY product_id`, []any{userID}
+		q = `SELECT spans FROM (SELECT product_id, spans_from AS start, spans FROM resources WHERE user_id = ? UNION ALL
+			SELECT product_id, chunk_start, spans FROM span_chunks WHERE user_id = ?) AS c ORDER BY product_id, start`
+		args = []any{userID, userID}
 	}
 	rows, err := s.db.QueryContext(ctx, s.rb(q), args...)
 	if err != nil {
@@ -160,7 +175,23 @@ func (s *Store) Resource(ctx context.Context, productID int64) (cloudmeter.Resou
 	if encoded == nil {
 		return r, nil, cloudmeter.Errorf(cloudmeter.KindInternal, "product %d has not been rated since the store was upgraded: run cloudmeter rerate", productID)
 	}
-	spans, err := decodeSpans(nil, encoded)
+	// The chunks before the open part, in order, then the open part.
+	rows, err := s.db.QueryContext(ctx, s.rb(`SELECT spans FROM span_chunks WHERE product_id = ? ORDER BY chunk_start`), productID)
+	if err != nil {
+		return r, nil, s.err(err)
+	}
+	defer rows.Close()
+	var spans []cloudmeter.Span
+	var sc spanScanner
+	for rows.Next() {
+		if spans, err = sc.scan(rows, spans); err != nil {
+			return r, nil, s.err(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, nil, s.err(err)
+	}
+	spans, err = decodeSpans(spans, encoded)
 	if err != nil {
 		return r, nil, cloudmeter.Internal(fmt.Errorf("product %d: %w", productID, err))
 	}
@@ -303,11 +334,13 @@ func (s *Store) rerate(ctx context.Context, part []int64, rate cloudmeter.RateFu
 	if err != nil {
 		return 0, err
 	}
-	ratings := make([]cloudmeter.Rating, 0, len(part))
+	rt := &rater{s: s, tx: tx, rate: rate, incremental: isRate(rate)}
+	writes := make([]productWrite, 0, len(part))
 	for _, p := range part {
-		ratings = append(ratings, rate(p, evs[p]))
+		w, _ := rt.rateAll(p, evs[p])
+		writes = append(writes, w)
 	}
-	if err := s.writeRatings(ctx, tx, ratings, nil); err != nil {
+	if err := s.writeRatings(ctx, tx, writes); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

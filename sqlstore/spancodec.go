@@ -65,33 +65,39 @@ func appendSpans(dst []byte, shared *cloudmeter.Span, spans []cloudmeter.Span) [
 		dst = binary.AppendVarint(dst, sp.Start)
 		dst = binary.AppendVarint(dst, sp.End)
 		dst = appendString(dst, string(sp.State))
-		a := &sp.Attributes
-		var bits uint64
-		for _, f := range [...]struct {
-			set bool
-			bit uint64
-		}{
-			{a.ServerTypeID != nil, bitServerTypeID}, {a.ServerTypeName != nil, bitServerTypeName},
-			{a.DriveSizeMBytes != nil, bitDriveSizeMBytes}, {a.SharedDriveSizeMBytes != nil, bitSharedDriveSizeMBytes},
-			{a.StorageType != nil, bitStorageType}, {a.SubnetType != nil, bitSubnetType},
-			{a.SubnetPrefixSize != nil, bitSubnetPrefixSize}, {a.MeasurementPeriod != nil, bitMeasurementPeriod},
-			{a.StoredGBytes != nil, bitStoredGBytes},
-		} {
-			if f.set {
-				bits |= f.bit
-			}
-		}
-		dst = binary.AppendUvarint(dst, bits)
-		dst = appendOptInt(dst, a.ServerTypeID)
-		dst = appendOptString(dst, a.ServerTypeName)
-		dst = appendOptInt(dst, a.DriveSizeMBytes)
-		dst = appendOptInt(dst, a.SharedDriveSizeMBytes)
-		dst = appendOptString(dst, a.StorageType)
-		dst = appendOptString(dst, a.SubnetType)
-		dst = appendOptInt(dst, a.SubnetPrefixSize)
-		dst = appendOptInt(dst, a.MeasurementPeriod)
-		dst = appendOptInt(dst, a.StoredGBytes)
+		dst = appendAttributes(dst, &sp.Attributes)
 	}
+	return dst
+}
+
+// appendAttributes encodes a span's attributes: which are set (one bit each,
+// bitServerTypeID first), then the set ones in bit order.
+func appendAttributes(dst []byte, a *cloudmeter.Attributes) []byte {
+	var bits uint64
+	for _, f := range [...]struct {
+		set bool
+		bit uint64
+	}{
+		{a.ServerTypeID != nil, bitServerTypeID}, {a.ServerTypeName != nil, bitServerTypeName},
+		{a.DriveSizeMBytes != nil, bitDriveSizeMBytes}, {a.SharedDriveSizeMBytes != nil, bitSharedDriveSizeMBytes},
+		{a.StorageType != nil, bitStorageType}, {a.SubnetType != nil, bitSubnetType},
+		{a.SubnetPrefixSize != nil, bitSubnetPrefixSize}, {a.MeasurementPeriod != nil, bitMeasurementPeriod},
+		{a.StoredGBytes != nil, bitStoredGBytes},
+	} {
+		if f.set {
+			bits |= f.bit
+		}
+	}
+	dst = binary.AppendUvarint(dst, bits)
+	dst = appendOptInt(dst, a.ServerTypeID)
+	dst = appendOptString(dst, a.ServerTypeName)
+	dst = appendOptInt(dst, a.DriveSizeMBytes)
+	dst = appendOptInt(dst, a.SharedDriveSizeMBytes)
+	dst = appendOptString(dst, a.StorageType)
+	dst = appendOptString(dst, a.SubnetType)
+	dst = appendOptInt(dst, a.SubnetPrefixSize)
+	dst = appendOptInt(dst, a.MeasurementPeriod)
+	dst = appendOptInt(dst, a.StoredGBytes)
 	return dst
 }
 
@@ -223,6 +229,25 @@ func (r *spanReader) optString(bits, bit uint64) *string {
 	return &v
 }
 
+// attributes decodes what appendAttributes wrote.
+func (r *spanReader) attributes() cloudmeter.Attributes {
+	var a cloudmeter.Attributes
+	bits := r.uvarint()
+	if bits >= bitStoredGBytes<<1 {
+		r.err = errSpans // an attribute this version does not know
+	}
+	a.ServerTypeID = r.optInt(bits, bitServerTypeID)
+	a.ServerTypeName = r.optString(bits, bitServerTypeName)
+	a.DriveSizeMBytes = r.optInt(bits, bitDriveSizeMBytes)
+	a.SharedDriveSizeMBytes = r.optInt(bits, bitSharedDriveSizeMBytes)
+	a.StorageType = r.optString(bits, bitStorageType)
+	a.SubnetType = r.optString(bits, bitSubnetType)
+	a.SubnetPrefixSize = r.optInt(bits, bitSubnetPrefixSize)
+	a.MeasurementPeriod = r.optInt(bits, bitMeasurementPeriod)
+	a.StoredGBytes = r.optInt(bits, bitStoredGBytes)
+	return a
+}
+
 // decodeSpans decodes the spans of one product from b and appends them to dst.
 func decodeSpans(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span, error) {
 	var r spanReader
@@ -278,20 +303,7 @@ func (r *spanReader) decode(dst []cloudmeter.Span, b []byte) ([]cloudmeter.Span,
 		sp.Start = r.varint()
 		sp.End = r.varint()
 		sp.State = cloudmeter.State(r.string())
-		bits := r.uvarint()
-		if bits >= bitStoredGBytes<<1 {
-			r.err = errSpans // an attribute this version does not know
-		}
-		a := &sp.Attributes
-		a.ServerTypeID = r.optInt(bits, bitServerTypeID)
-		a.ServerTypeName = r.optString(bits, bitServerTypeName)
-		a.DriveSizeMBytes = r.optInt(bits, bitDriveSizeMBytes)
-		a.SharedDriveSizeMBytes = r.optInt(bits, bitSharedDriveSizeMBytes)
-		a.StorageType = r.optString(bits, bitStorageType)
-		a.SubnetType = r.optString(bits, bitSubnetType)
-		a.SubnetPrefixSize = r.optInt(bits, bitSubnetPrefixSize)
-		a.MeasurementPeriod = r.optInt(bits, bitMeasurementPeriod)
-		a.StoredGBytes = r.optInt(bits, bitStoredGBytes)
+		sp.Attributes = r.attributes()
 		if r.err != nil {
 			return dst, r.err
 		}

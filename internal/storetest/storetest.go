@@ -7,7 +7,9 @@
 //   - usage.go, RunUsage: UsageStore (span queries, anomalies);
 //   - pricebooks.go, RunPriceBooks: PriceBookStore (price book versions);
 //   - keys.go, RunKeys: KeyStore (API keys);
-//   - traffic.go, RunTraffic: TrafficStore (metered traffic).
+//   - traffic.go, RunTraffic: TrafficStore (metered traffic);
+//   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
+//     rating and chunked spans hold what rating every event from scratch gives).
 //
 // helpers.go holds the helpers the roles share and events.go the suite's events. A new
 // role adds its file and one line in Run.
@@ -32,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunPriceBooks(t, open)
 	RunKeys(t, open)
 	RunTraffic(t, open)
+	RunIncremental(t, open)
 }
 
 func testPing(t *testing.T, s cloudmeter.Store) {
