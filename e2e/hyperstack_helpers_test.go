@@ -267,7 +267,7 @@ type hsErrorSchema struct {
 }
 
 type hsUsageSchema struct {
-	Status  bool `json:"status"`
+	Status  bool   `json:"status"`
 	Message string `json:"message"`
 	Data    []struct {
 		ResourceID     jint   `json:"resource_id"`

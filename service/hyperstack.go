@@ -237,7 +237,9 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 			}
 		}
 	}
-	slices.SortFunc(spans, func(a, b cloudmeter.Span) int { return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start)) })
+	slices.SortFunc(spans, func(a, b cloudmeter.Span) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start))
+	})
 	v := &UsageView{Scope: sc, Currency: book.Currency, Start: q.Start, End: q.End, Now: now}
 	if v.Resources, err = s.priceUsage(ctx, spans, book, q.Start, q.End, now); err != nil {
 		return nil, err
