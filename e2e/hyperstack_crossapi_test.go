@@ -206,7 +206,9 @@ func TestHyperstackHiddenHistory(t *testing.T) {
 		// MetalSoft: one record per segment.
 		ms, recs := metalsoftCosts(t, e, "2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z")
 		got := recs[hsVM]
-		slices.SortFunc(got, func(a, b map[string]any) int { return strings.Compare(str(a["start_timestamp"]), str(b["start_timestamp"])) })
+		slices.SortFunc(got, func(a, b map[string]any) int {
+			return strings.Compare(str(a["start_timestamp"]), str(b["start_timestamp"]))
+		})
 		if len(got) != len(want) {
 			t.Fatalf("MetalSoft shows %d records of VM %d, want %d (one per segment): %v", len(got), hsVM, len(want), got)
 		}
