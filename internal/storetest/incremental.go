@@ -207,6 +207,15 @@ var incrementalMonths = func() []int64 {
 // anomalies, its traffic periods when it is a waypoint, and its spans in windows of each
 // user (whole months, months from their 16th, and everything).
 func compareStored(ctx context.Context, s cloudmeter.Store, p, u int64, events []cloudmeter.Event) error {
+	return CompareRating(ctx, s, p, []int64{u + 1, u + 2, u + 3}, events)
+}
+
+// CompareRating says how what the store holds of product p differs from rating events,
+// every event of it, from scratch: its view and spans, its anomalies, its traffic
+// periods when it is a waypoint, and the spans of each of users (who may own it) in
+// windows of the months December 2023 to May 2024 (whole months, months from their
+// 16th, and everything). It returns nil when they agree.
+func CompareRating(ctx context.Context, s cloudmeter.Store, p int64, users []int64, events []cloudmeter.Event) error {
 	want := rating.Rate(p, events)
 	res, spans, err := s.Resource(ctx, p)
 	switch {
@@ -246,11 +255,17 @@ func compareStored(ctx context.Context, s cloudmeter.Store, p, u int64, events [
 		windows = append(windows, window{incrementalMonths[i], incrementalMonths[i+1] - 1},
 			window{incrementalMonths[i] + 15*incrementalDay, incrementalMonths[i+1] + 15*incrementalDay - 1})
 	}
-	for user := u + 1; user <= u+3; user++ {
+	for _, user := range users {
 		for _, w := range windows {
-			got, err := s.Spans(ctx, cloudmeter.SpanQuery{UserID: user, From: w.from, To: w.to})
+			all, err := s.Spans(ctx, cloudmeter.SpanQuery{UserID: user, From: w.from, To: w.to})
 			if err != nil {
 				return fmt.Errorf("Spans(user %d, [%s, %s]): %v", user, cloudmeter.FormatTime(max(w.from, 0)), cloudmeter.FormatTime(w.to), err)
+			}
+			var got []cloudmeter.Span
+			for _, sp := range all {
+				if sp.ProductID == p {
+					got = append(got, sp)
+				}
 			}
 			var exp []cloudmeter.Span
 			if want.Resource != nil && want.Resource.UserID == user {
