@@ -176,32 +176,32 @@ func TestHyperstackAgreesWithMetalSoftAndNative(t *testing.T) {
 // the three give the same total, and Hyperstack's usage time per state is the time the
 // events say.
 func TestHyperstackHiddenHistory(t *testing.T) {
-	at := func(s string) int64 {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm.Unix()
-	}
-	// The segments of November, from the events and the price book alone.
-	want := []struct {
-		from, to, cpu, event string
-	}{
-		{"2026-11-01T00:00:00Z", "2026-11-05T09:59:59Z", "2.40000000", "provisioned"},
-		{"2026-11-05T10:00:00Z", "2026-11-09T23:59:59Z", "0.05000000", "stopped"},
-		{"2026-11-10T00:00:00Z", "2026-11-12T06:29:59Z", "0.01000000", "hibernated"},
-		{"2026-11-12T06:30:00Z", "2026-11-19T23:59:59Z", "2.40000000", "started"},
-		{"2026-11-20T00:00:00Z", "2026-11-25T18:15:30Z", "2.50000000", "price_changed"},
-	}
-	total, seconds := new(big.Rat), map[string]int64{}
-	for i, w := range want {
-		q := at(w.to) - at(w.from) + 1
-		total.Add(total, decimal(t, expectCost(t, q, 3600, w.cpu)))
-		seconds[[]string{"ACTIVE", "SHUTOFF", "HIBERNATED", "ACTIVE", "ACTIVE"}[i]] += q
-	}
-	hours := func(s int64) string { return roundHalfUp8(big.NewRat(s, 3600)) }
-
 	e2etest.OnEachEngine(t, func(t *testing.T, eng e2etest.Engine) {
+		at := func(s string) int64 {
+			tm, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tm.Unix()
+		}
+		// The segments of November, from the events and the price book alone.
+		want := []struct {
+			from, to, cpu, event string
+		}{
+			{"2026-11-01T00:00:00Z", "2026-11-05T09:59:59Z", "2.40000000", "provisioned"},
+			{"2026-11-05T10:00:00Z", "2026-11-09T23:59:59Z", "0.05000000", "stopped"},
+			{"2026-11-10T00:00:00Z", "2026-11-12T06:29:59Z", "0.01000000", "hibernated"},
+			{"2026-11-12T06:30:00Z", "2026-11-19T23:59:59Z", "2.40000000", "started"},
+			{"2026-11-20T00:00:00Z", "2026-11-25T18:15:30Z", "2.50000000", "price_changed"},
+		}
+		total, seconds := new(big.Rat), map[string]int64{}
+		for i, w := range want {
+			q := at(w.to) - at(w.from) + 1
+			total.Add(total, decimal(t, expectCost(t, q, 3600, w.cpu)))
+			seconds[[]string{"ACTIVE", "SHUTOFF", "HIBERNATED", "ACTIVE", "ACTIVE"}[i]] += q
+		}
+		hours := func(s int64) string { return roundHalfUp8(big.NewRat(s, 3600)) }
+
 		e := startHyperstack(t, eng)
 		// MetalSoft: one record per segment.
 		ms, recs := metalsoftCosts(t, e, "2026-11-01T00:00:00Z", "2026-11-30T23:59:59Z")

@@ -161,11 +161,11 @@ func TestHyperstackLastDayCost(t *testing.T) {
 // method, raw path and query, and headers in their own case (the key in "Api_key"), and
 // checks that each answer has a status and a body the client decodes.
 func TestHyperstackClientRequests(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "hyperstack-sdk", "*.json"))
-	if err != nil || len(files) < 15 {
-		t.Fatalf("the client's requests: %v, %v", files, err)
-	}
 	e2etest.OnEachEngine(t, func(t *testing.T, eng e2etest.Engine) {
+		files, err := filepath.Glob(filepath.Join("testdata", "hyperstack-sdk", "*.json"))
+		if err != nil || len(files) < 15 {
+			t.Fatalf("the client's requests: %v, %v", files, err)
+		}
 		e := startHyperstack(t, eng)
 		for _, f := range files {
 			t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
@@ -212,57 +212,60 @@ func TestHyperstackClientRequests(t *testing.T) {
 	})
 }
 
+const hsVMPath, hsHistoryPath = "/v1/billing/billing/history/virtual-machine", "/v1/billing/billing/history"
+
+// hsBadInput are client mistakes and the answers they get.
+var hsBadInput = []struct {
+	name, key, path string
+	status          int
+	message         string // a part of the message
+}{
+	{"UnknownVM", "customer", hsVMPath + "/999999", 404, "virtual machine 999999 not found"},
+	{"VolumeAsVM", "customer", hsVMPath + "/777", 404, "virtual machine 777 not found"},
+	{"VMAsVolume", "customer", "/v1/billing/billing/volume/4242/billing-events", 404, "volume 4242 not found"},
+	{"SubnetAsVolume", "customer", "/v1/billing/billing/history/volume/6001", 404, "volume 6001 not found"},
+	{"OtherOrganizationsVM", "customer", hsVMPath + "/5000", 404, "virtual machine 5000 not found"},
+	{"OtherOrganizationsVMGraph", "other", hsVMPath + "/4242/graph", 404, "virtual machine 4242 not found"},
+	{"OtherOrganizationsEvents", "other", "/v1/billing/billing/virtual-machine/4242/billing-events", 404, "not found"},
+	{"IDNotANumber", "customer", hsVMPath + "/abc", 400, `id: "abc" must be a whole number above 0`},
+	{"IDZero", "customer", hsVMPath + "/0", 400, "above 0"},
+	{"IDNegative", "customer", hsVMPath + "/-1", 400, "above 0"},
+	{"IDTooLarge", "customer", hsVMPath + "/99999999999999999999", 400, "above 0"},
+	{"DateOnly", "customer", hsHistoryPath + "?start_date=2026-11-01", 400, "start_date"},
+	{"DateWithZone", "customer", hsHistoryPath + "?start_date=2026-11-01T00:00:00Z", 400, "YYYY-MM-DDTHH:MM:SS"},
+	{"DateWithOffset", "customer", hsHistoryPath + "?end_date=2026-11-01T00:00:00%2B01:00", 400, "end_date"},
+	{"MonthThirteen", "customer", hsHistoryPath + "?start_date=2026-13-01T00:00:00", 400, "start_date"},
+	{"DateGarbage", "customer", hsVMPath + "/4242?end_date=yesterday", 400, "end_date"},
+	{"DateBefore1970", "customer", hsHistoryPath + "?start_date=1969-12-31T23:59:59", 400, "start_date"},
+	{"EndBeforeStart", "customer", hsHistoryPath + "?start_date=2026-11-30T00:00:00&end_date=2026-11-01T00:00:00", 400, "before start_date"},
+	{"WindowTooLong", "customer", hsHistoryPath + "?start_date=2010-01-01T00:00:00&end_date=2026-11-01T00:00:00", 400, "more than 5 years"},
+	{"PerPageZero", "customer", hsVMPath + "?per_page=0", 400, "per_page"},
+	{"PerPageNegative", "customer", hsVMPath + "?per_page=-5", 400, "per_page"},
+	{"PerPageNotANumber", "customer", hsVMPath + "?per_page=ten", 400, "per_page"},
+	{"PerPageTooLarge", "customer", "/v1/billing/billing/history/volume?per_page=100000", 400, "from 1 to 1000"},
+	{"PageMinusOne", "customer", hsVMPath + "?page=-1", 400, "page"},
+	{"PageZero", "customer", "/v1/billing/billing/history/volume?page=0", 400, "page"},
+	{"PageFraction", "customer", hsVMPath + "?page=1.5", 400, "page"},
+	{"DeletedMaybe", "customer", "/v1/billing/billing/usage?deleted=maybe", 400, "deleted"},
+	{"GraphMaybe", "customer", hsHistoryPath + "?graph=1", 400, "graph"},
+	{"UnknownEnvironment", "customer", "/v1/billing/billing/usage?environment=nowhere", 404, "environment"},
+	{"OtherOrganizationsEnvironment", "customer", "/v1/billing/billing/usage?environment=default-NORWAY-1", 404, "environment"},
+	{"EnvironmentControlCharacter", "customer", "/v1/billing/billing/usage?environment=a%00b", 400, "environment"},
+	{"SearchInvalidUTF8", "customer", hsVMPath + "?search=%FF", 400, "search"},
+	{"OtherOrganization", "customer", "/v1/billing/billing/history?organization_id=8", 403, "reading organization 8 needs the utilization_reports_read permission"},
+	{"OrganizationNotANumber", "customer", "/v1/billing/billing/usage?organization_id=x", 400, "organization_id"},
+	{"UnknownOrganization", "admin", "/v1/billing/billing/last-day-cost?organization_id=424242", 404, "organization 424242 not found"},
+	{"NoKey", "", "/v1/pricebook", 401, "api_key"},
+	{"UnknownKey", "bogus", "/v1/pricebook", 401, ""},
+	{"UnknownRoute", "customer", "/v1/billing/billing/history/snapshot", 404, "no such route"},
+}
+
 // TestHyperstackBadInput: a client mistake is answered with the right 4xx in
 // Hyperstack's error shape, never a 5xx.
 func TestHyperstackBadInput(t *testing.T) {
-	const vm, hist = "/v1/billing/billing/history/virtual-machine", "/v1/billing/billing/history"
-	cases := []struct {
-		name, key, path string
-		status          int
-		message         string // a part of the message
-	}{
-		{"UnknownVM", "customer", vm + "/999999", 404, "virtual machine 999999 not found"},
-		{"VolumeAsVM", "customer", vm + "/777", 404, "virtual machine 777 not found"},
-		{"VMAsVolume", "customer", "/v1/billing/billing/volume/4242/billing-events", 404, "volume 4242 not found"},
-		{"SubnetAsVolume", "customer", "/v1/billing/billing/history/volume/6001", 404, "volume 6001 not found"},
-		{"OtherOrganizationsVM", "customer", vm + "/5000", 404, "virtual machine 5000 not found"},
-		{"OtherOrganizationsVMGraph", "other", vm + "/4242/graph", 404, "virtual machine 4242 not found"},
-		{"OtherOrganizationsEvents", "other", "/v1/billing/billing/virtual-machine/4242/billing-events", 404, "not found"},
-		{"IDNotANumber", "customer", vm + "/abc", 400, `id: "abc" must be a whole number above 0`},
-		{"IDZero", "customer", vm + "/0", 400, "above 0"},
-		{"IDNegative", "customer", vm + "/-1", 400, "above 0"},
-		{"IDTooLarge", "customer", vm + "/99999999999999999999", 400, "above 0"},
-		{"DateOnly", "customer", hist + "?start_date=2026-11-01", 400, "start_date"},
-		{"DateWithZone", "customer", hist + "?start_date=2026-11-01T00:00:00Z", 400, "YYYY-MM-DDTHH:MM:SS"},
-		{"DateWithOffset", "customer", hist + "?end_date=2026-11-01T00:00:00%2B01:00", 400, "end_date"},
-		{"MonthThirteen", "customer", hist + "?start_date=2026-13-01T00:00:00", 400, "start_date"},
-		{"DateGarbage", "customer", vm + "/4242?end_date=yesterday", 400, "end_date"},
-		{"DateBefore1970", "customer", hist + "?start_date=1969-12-31T23:59:59", 400, "start_date"},
-		{"EndBeforeStart", "customer", hist + "?start_date=2026-11-30T00:00:00&end_date=2026-11-01T00:00:00", 400, "before start_date"},
-		{"WindowTooLong", "customer", hist + "?start_date=2010-01-01T00:00:00&end_date=2026-11-01T00:00:00", 400, "more than 5 years"},
-		{"PerPageZero", "customer", vm + "?per_page=0", 400, "per_page"},
-		{"PerPageNegative", "customer", vm + "?per_page=-5", 400, "per_page"},
-		{"PerPageNotANumber", "customer", vm + "?per_page=ten", 400, "per_page"},
-		{"PerPageTooLarge", "customer", "/v1/billing/billing/history/volume?per_page=100000", 400, "from 1 to 1000"},
-		{"PageMinusOne", "customer", vm + "?page=-1", 400, "page"},
-		{"PageZero", "customer", "/v1/billing/billing/history/volume?page=0", 400, "page"},
-		{"PageFraction", "customer", vm + "?page=1.5", 400, "page"},
-		{"DeletedMaybe", "customer", "/v1/billing/billing/usage?deleted=maybe", 400, "deleted"},
-		{"GraphMaybe", "customer", hist + "?graph=1", 400, "graph"},
-		{"UnknownEnvironment", "customer", "/v1/billing/billing/usage?environment=nowhere", 404, "environment"},
-		{"OtherOrganizationsEnvironment", "customer", "/v1/billing/billing/usage?environment=default-NORWAY-1", 404, "environment"},
-		{"EnvironmentControlCharacter", "customer", "/v1/billing/billing/usage?environment=a%00b", 400, "environment"},
-		{"SearchInvalidUTF8", "customer", vm + "?search=%FF", 400, "search"},
-		{"OtherOrganization", "customer", "/v1/billing/billing/history?organization_id=8", 403, "reading organization 8 needs the utilization_reports_read permission"},
-		{"OrganizationNotANumber", "customer", "/v1/billing/billing/usage?organization_id=x", 400, "organization_id"},
-		{"UnknownOrganization", "admin", "/v1/billing/billing/last-day-cost?organization_id=424242", 404, "organization 424242 not found"},
-		{"NoKey", "", "/v1/pricebook", 401, "api_key"},
-		{"UnknownKey", "bogus", "/v1/pricebook", 401, ""},
-		{"UnknownRoute", "customer", "/v1/billing/billing/history/snapshot", 404, "no such route"},
-	}
 	e2etest.OnEachEngine(t, func(t *testing.T, eng e2etest.Engine) {
 		e := startHyperstack(t, eng)
-		for _, c := range cases {
+		for _, c := range hsBadInput {
 			t.Run(c.name, func(t *testing.T) {
 				r := hsGet(t, e.Server, e.key(c.key), c.path)
 				if r.Status != c.status {

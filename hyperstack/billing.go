@@ -196,7 +196,7 @@ func (a *api) usage(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKe
 			continue
 		}
 		item := usageItem{ResourceID: res.ProductID, ResourceType: wireType(res.Type), Name: res.Label, OrganizationID: ru.OrgID,
-			CreateTime: At(res.ProvisionedAt), TotalUpTime: minutes(ru.Seconds[cloudmeter.StateActive]), TotalBill: Number(ru.Cost),
+			CreateTime: At(res.ProvisionedAt), TotalUpTime: minutes(ru.Seconds.Active), TotalBill: Number(ru.Cost),
 			Active: !terminated && res.State == cloudmeter.StateActive && res.ProvisionedAt <= v.Now, ExcludeBilling: res.ExcludeBilling}
 		if terminated {
 			item.TerminateTime = At(res.DeletedAt)
@@ -414,7 +414,7 @@ func (a *api) resourceHistory(r *http.Request, key cloudmeter.APIKey, types []cl
 		res := &ru.Resource
 		h.BillingHistory = append(h.BillingHistory, resourceHistoryItem{
 			Attributes: resourceAttributes{ID: strconv.FormatInt(res.ProductID, 10), InfrahubID: res.ProductID, ResourceName: res.Label, Status: status(res)},
-			Metrics:    resourceMetrics{IncurredBill: Number(ru.Cost), PricePerHour: Number(perPeriod(ru.Last(), 3600)), UsageTime: hours(ru.TotalSeconds())},
+			Metrics:    resourceMetrics{IncurredBill: Number(ru.Cost), PricePerHour: Number(perPeriod(ru.Last(), 3600)), UsageTime: hours(ru.Seconds.Total())},
 		})
 	}
 	return h, nil
@@ -447,8 +447,8 @@ func (a *api) vmDetails(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 	price := Number(perPeriod(p.Last(), 3600))
 	s := p.Seconds
 	item := vmDetailsItem{Attributes: details(&p.Resource), Metrics: vmDetailsMetrics{IncurredBill: Number(p.Cost), NonDiscountedBill: Number(p.Cost),
-		PricePerHour: price, NonDiscountedPricePerHour: price, UsageTime: hours(p.TotalSeconds()),
-		UsageTimeActive: hours(s[cloudmeter.StateActive]), UsageTimeShutoff: hours(s[cloudmeter.StateStopped]), UsageTimeHibernated: hours(s[cloudmeter.StateHibernated])}}
+		PricePerHour: price, NonDiscountedPricePerHour: price, UsageTime: hours(p.Seconds.Total()),
+		UsageTimeActive: hours(s.Active), UsageTimeShutoff: hours(s.Stopped), UsageTimeHibernated: hours(s.Hibernated)}}
 	writeJSON(w, http.StatusOK, vmDetailsResponse{envelope: ok(), Details: vmDetails{BillingHistory: []vmDetailsItem{item}, OrgID: p.OrgID, TotalCount: 1}})
 }
 
@@ -460,7 +460,7 @@ func (a *api) volumeDetails(w http.ResponseWriter, r *http.Request, key cloudmet
 	}
 	price := Number(perPeriod(p.Last(), 3600))
 	item := volumeDetailsItem{Attributes: details(&p.Resource), Metrics: volumeDetailsMetrics{IncurredBill: Number(p.Cost), NonDiscountedBill: Number(p.Cost),
-		PricePerHour: price, NonDiscountedPricePerHour: price, UsageTime: hours(p.TotalSeconds())}}
+		PricePerHour: price, NonDiscountedPricePerHour: price, UsageTime: hours(p.Seconds.Total())}}
 	writeJSON(w, http.StatusOK, volumeDetailsResponse{envelope: ok(), Details: volumeDetails{BillingHistory: []volumeDetailsItem{item}, OrgID: p.OrgID, TotalCount: 1}})
 }
 

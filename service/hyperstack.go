@@ -129,8 +129,39 @@ type ResourceUsage struct {
 	// Cost is the sum of the records' costs.
 	Cost money.Amount
 	// Seconds are the billed seconds of the records, by power state.
-	Seconds map[cloudmeter.State]int64
+	Seconds StateSeconds
 }
+
+// StateSeconds are billed seconds by power state (other resources than instances are
+// always active).
+type StateSeconds struct {
+	Active, Stopped, Hibernated int64
+}
+
+// Of returns the seconds of one state.
+func (s StateSeconds) Of(state cloudmeter.State) int64 {
+	switch state {
+	case cloudmeter.StateStopped:
+		return s.Stopped
+	case cloudmeter.StateHibernated:
+		return s.Hibernated
+	}
+	return s.Active
+}
+
+func (s *StateSeconds) add(state cloudmeter.State, n int64) {
+	switch state {
+	case cloudmeter.StateStopped:
+		s.Stopped += n
+	case cloudmeter.StateHibernated:
+		s.Hibernated += n
+	default:
+		s.Active += n
+	}
+}
+
+// Total is the seconds of every state.
+func (s StateSeconds) Total() int64 { return s.Active + s.Stopped + s.Hibernated }
 
 // Last returns the last record: the price in force at the window's end (or at now, or
 // at the deletion); nil when the resource has no usage in the window.
@@ -139,15 +170,6 @@ func (r *ResourceUsage) Last() *report.Record {
 		return nil
 	}
 	return &r.Records[len(r.Records)-1]
-}
-
-// TotalSeconds is the sum of Seconds.
-func (r *ResourceUsage) TotalSeconds() int64 {
-	var n int64
-	for _, s := range r.Seconds {
-		n += s
-	}
-	return n
 }
 
 // UsageView is the priced usage of every resource of a scope over a window.
@@ -237,9 +259,6 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 			}
 		}
 	}
-	slices.SortFunc(spans, func(a, b cloudmeter.Span) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start))
-	})
 	v := &UsageView{Scope: sc, Currency: book.Currency, Start: q.Start, End: q.End, Now: now}
 	if v.Resources, err = s.priceUsage(ctx, spans, book, q.Start, q.End, now); err != nil {
 		return nil, err
@@ -274,14 +293,21 @@ func (s *Service) environment(ctx context.Context, users []int64, env string) ([
 	return ids, nil
 }
 
-// priceUsage prices spans (ordered by product and start) over [start, end] clipped to
-// now, and groups the records by product.
+// priceUsage prices spans over [start, end] clipped to now and groups the records by
+// product, in product order. The store returns the spans of one product together and in
+// time order; spans that are not are sorted first. Large slices are neither sorted nor
+// copied on the way: a usage answer may hold tens of thousands of resources.
 func (s *Service) priceUsage(ctx context.Context, spans []cloudmeter.Span, book *pricebook.Book, start, end, now int64) ([]ResourceUsage, error) {
+	if !grouped(spans) {
+		slices.SortStableFunc(spans, func(a, b cloudmeter.Span) int {
+			return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start))
+		})
+	}
 	u, err := report.Build(0, spans, nil, rating.NewPricer(book), start, end, now)
 	if err != nil {
 		return nil, err
 	}
-	out := []ResourceUsage{}
+	var byStore []ResourceUsage
 	orgs := map[int64]int64{}
 	recs := u.Records
 	for i := 0; i < len(spans); {
@@ -297,14 +323,41 @@ func (s *Service) priceUsage(ctx context.Context, spans []cloudmeter.Span, book 
 		for k < len(recs) && recs[k].ProductID == ru.Resource.ProductID {
 			k++
 		}
-		if err := ru.add(recs[:k]); err != nil {
+		if err := ru.add(recs[:k:k]); err != nil {
 			return nil, err
 		}
 		recs = recs[k:]
-		out = append(out, ru)
+		byStore = append(byStore, ru)
 		i = j
 	}
+	order := make([]int32, len(byStore))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(byStore[a].Resource.ProductID, byStore[b].Resource.ProductID) })
+	out := make([]ResourceUsage, len(order))
+	for i, o := range order {
+		out[i] = byStore[o]
+	}
 	return out, nil
+}
+
+// grouped reports whether the spans of each product are together and in time order.
+func grouped(spans []cloudmeter.Span) bool {
+	seen := make(map[int64]bool, len(spans)/2)
+	for i := range spans {
+		if i > 0 && spans[i].ProductID == spans[i-1].ProductID {
+			if spans[i].Start < spans[i-1].Start {
+				return false
+			}
+			continue
+		}
+		if seen[spans[i].ProductID] {
+			return false
+		}
+		seen[spans[i].ProductID] = true
+	}
+	return true
 }
 
 // resourceUsage describes a resource from its spans that overlap a window ending at end.
@@ -325,19 +378,24 @@ func (s *Service) resourceUsage(ctx context.Context, spans []cloudmeter.Span, en
 		}
 		orgs[r.UserID] = org
 	}
-	return ResourceUsage{Resource: r, OrgID: org, Seconds: map[cloudmeter.State]int64{}}, nil
+	return ResourceUsage{Resource: r, OrgID: org}, nil
 }
 
-// add adds records of the resource.
+// add adds records of the resource; the resource keeps recs (no copy).
 func (r *ResourceUsage) add(recs []report.Record) error {
-	for _, rec := range recs {
+	for i := range recs {
+		rec := &recs[i]
 		var err error
 		if r.Cost, err = r.Cost.Add(rec.Cost); err != nil {
 			return cloudmeter.Errorf(cloudmeter.KindInvalid, "product %d: cost does not fit: %v", rec.ProductID, err)
 		}
-		r.Seconds[rec.State] += rec.Quantity
+		r.Seconds.add(rec.State, rec.Quantity)
 	}
-	r.Records = append(r.Records, recs...)
+	if r.Records == nil {
+		r.Records = recs
+	} else {
+		r.Records = append(r.Records, recs...)
+	}
 	return nil
 }
 
@@ -395,7 +453,7 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 	if err != nil {
 		return nil, err
 	}
-	p := &ProductUsage{ResourceUsage: ResourceUsage{Resource: res, OrgID: org, Seconds: map[cloudmeter.State]int64{}},
+	p := &ProductUsage{ResourceUsage: ResourceUsage{Resource: res, OrgID: org},
 		Currency: book.Currency, Start: start, End: end, Now: now}
 	var inWindow []cloudmeter.Span
 	for _, sp := range spans {
