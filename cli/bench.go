@@ -31,6 +31,8 @@ type BenchCmd struct {
 	IngestHours int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
 	// The Hyperstack usage endpoint beside the MetalSoft report (bench_hyperstack.go).
 	BenchHyperstack `embed:""`
+	// Cost against history (bench_history.go).
+	BenchHistory `embed:""`
 }
 
 // engineFigures are the figures of one storage engine.
@@ -53,6 +55,9 @@ func (c *BenchCmd) Run(g *Globals) error {
 	}
 	if c.Hyperstack {
 		return c.runHyperstack(g)
+	}
+	if c.History {
+		return c.runHistory(g)
 	}
 	for _, f := range []struct {
 		name string
