@@ -29,6 +29,8 @@ type BenchCmd struct {
 	Waypoints   int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter reading every hour."`
 	Days        int  `default:"30" help:"With --traffic: days of hourly samples behind the network report."`
 	IngestHours int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
+	// PostgreSQL ingest as clients and instances are added (bench_clients.go).
+	BenchClients `embed:""`
 	// The Hyperstack usage endpoint beside the MetalSoft report (bench_hyperstack.go).
 	BenchHyperstack `embed:""`
 	// Cost against history (bench_history.go).
@@ -52,6 +54,9 @@ type engineFigures struct {
 func (c *BenchCmd) Run(g *Globals) error {
 	if c.Traffic {
 		return c.runTraffic(g)
+	}
+	if len(c.ClientCounts) > 0 {
+		return c.runClients(g)
 	}
 	if c.Hyperstack {
 		return c.runHyperstack(g)

@@ -2,9 +2,12 @@
 // database/sql), for several instances on one database. The SQL is the shared sqlstore
 // SQL, kept within what PostgreSQL-compatible distributed engines accept.
 //
-// Several instances may write at once: AppendEvents locks the products it re-rates
-// (rows of rating_locks, in ascending order) before reading their events, and runs a
-// transaction again after a serialization failure or a deadlock. Migrations take a
+// Several instances may write at once, and several batches of one instance (sqlstore,
+// locks.go): batches of one instance that share a product run one after the other,
+// waiting in the process; in the database a batch reads and rates its products without
+// locks, then locks them (rows of rating_locks, in ascending order) and rates again,
+// from the events stored now, those another transaction wrote meanwhile. A transaction
+// is run again after a serialization failure or a deadlock. Migrations take a
 // session-level advisory lock, so instances that start together apply them once.
 package postgres
 

@@ -22,8 +22,6 @@ var (
 		tail: ` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, cols: 9}
 	selectEvents = rowsStatement{head: `SELECT source, id, product_id, type, occurred_at, subject, digest, data FROM events WHERE product_id IN `,
 		tail: ` AND type <> '` + string(cloudmeter.EventTrafficMetered) + `'`, cols: 1, in: true}
-	lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
-		tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`, cols: 2}
 	deleteAnomalies = rowsStatement{head: `DELETE FROM anomalies WHERE product_id IN `, cols: 1, in: true}
 	deleteResources = rowsStatement{head: `DELETE FROM resources WHERE product_id IN `, cols: 1, in: true}
 	upsertResources = rowsStatement{head: `INSERT INTO resources (user_id, product_id, infrastructure_id, infrastructure_label, datacenter, type, label,
@@ -33,9 +31,7 @@ var (
 		subdomain = excluded.subdomain, exclude_billing = excluded.exclude_billing, attributes = excluded.attributes, state = excluded.state,
 		provisioned_at = excluded.provisioned_at, deleted_at = excluded.deleted_at, rated_generation = resources.rated_generation + 1,
 		spans = excluded.spans, spans_from = excluded.spans_from, rating_state = excluded.rating_state, checkpoint = excluded.checkpoint`, cols: 18}
-	insertUsers  = rowsStatement{head: `INSERT INTO users (user_id) VALUES `, tail: ` ON CONFLICT (user_id) DO NOTHING`, cols: 1}
-	upsertInfras = rowsStatement{head: `INSERT INTO infrastructures (user_id, infrastructure_id, label, datacenter) VALUES `,
-		tail: ` ON CONFLICT (user_id, infrastructure_id) DO UPDATE SET label = excluded.label, datacenter = excluded.datacenter`, cols: 4}
+	insertUsers       = rowsStatement{head: `INSERT INTO users (user_id) VALUES `, tail: ` ON CONFLICT (user_id) DO NOTHING`, cols: 1}
 	insertDatacenters = rowsStatement{head: `INSERT INTO datacenters (name) VALUES `, tail: ` ON CONFLICT (name) DO NOTHING`, cols: 1}
 	insertAnomalies   = rowsStatement{head: `INSERT INTO anomalies (product_id, seq, user_id, kind, message, event_source, event_id, occurred_at) VALUES `, cols: 8}
 )
@@ -51,6 +47,11 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	if s.d.OneWriter() {
 		return s.appendGrouped(ctx, events, rate)
 	}
+	leave, err := s.enterProducts(ctx, events) // locks.go
+	if err != nil {
+		return cloudmeter.AppendResult{}, err
+	}
+	defer leave()
 	for attempt := 1; ; attempt++ {
 		res, err := s.appendAlone(ctx, events, rate)
 		if err == nil || attempt == 5 || !s.d.Retryable(err) {
@@ -113,10 +114,9 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 			rated[events[i].ProductID] = true
 		}
 	}
-	if s.d.LockProducts() {
-		if err := s.lockProducts(ctx, tx, keys(products)); err != nil {
-			return res, err
-		}
+	gens, err := s.readGenerations(ctx, tx, keys(products)) // the products are locked once rated (locks.go)
+	if err != nil {
+		return res, err
 	}
 	rt, err := s.newRater(ctx, tx, keys(rated), rate) // chunks.go
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 
 	now := time.Now().Unix()
 	inserted := make(map[eventKey]bool, len(candidates))
-	rest := candidates
+	rest := s.insertOrder(events, candidates)
 	for _, n := range rowCounts(len(candidates)) {
 		part := rest[:n]
 		rest = rest[n:]
@@ -198,6 +198,11 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 		ratings = append(ratings, r)
 		res.Rated = append(res.Rated, pid)
 	}
+	if gens != nil {
+		if err := s.lockRated(ctx, tx, gens, res.Rated, ratings, map[int64]bool{}, rt.again(writes)); err != nil {
+			return res, err
+		}
+	}
 	if err := s.writeRatings(ctx, tx, writes); err != nil {
 		return res, err
 	}
@@ -205,16 +210,6 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 		return res, err
 	}
 	return res, nil
-}
-
-// lockProducts takes a row lock per product, in ascending order so that two
-// transactions never wait on each other in a cycle.
-func (s *Store) lockProducts(ctx context.Context, tx *sql.Tx, products []int64) error {
-	args := make([]any, 0, len(products)*2)
-	for _, p := range products {
-		args = append(args, p, 1)
-	}
-	return s.execRows(ctx, tx, lockRating, args)
 }
 
 func keys[V any](m map[int64]V) []int64 {
@@ -349,7 +344,7 @@ func (s *Store) writeRatings(ctx context.Context, tx *sql.Tx, writes []productWr
 		v := infras[k]
 		infraArgs = append(infraArgs, k.user, k.id, v[0], v[1])
 	}
-	if err := s.execRows(ctx, tx, upsertInfras, infraArgs); err != nil {
+	if err := s.writeInfrastructures(ctx, tx, infraArgs); err != nil { // owners.go
 		return err
 	}
 	dcArgs := make([]any, 0, len(datacenters))

@@ -24,7 +24,7 @@ type Dialect interface {
 	// NumberedPlaceholders reports whether queries use $1, $2 ... instead of ?.
 	NumberedPlaceholders() bool
 	// LockProducts reports whether concurrent transactions can rate the same product, so
-	// that AppendEvents must lock the products it re-rates before reading their events.
+	// that AppendEvents must lock the products it rates (locks.go).
 	LockProducts() bool
 	// OneWriter reports whether the engine lets one transaction write at a time. The
 	// store then queues its writers in the process, in arrival order, instead of leaving
@@ -56,6 +56,8 @@ type Store struct {
 	queue   []*appendRequest
 
 	commits, committedBatches atomic.Uint64 // see IngestStats
+
+	gate gate // on engines with several writers, who may ingest now (locks.go)
 }
 
 var _ cloudmeter.Store = (*Store)(nil)
