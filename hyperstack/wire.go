@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/money"
@@ -48,18 +50,33 @@ func At(unix int64) Time { return Time{unix: unix, set: true} }
 
 // MarshalJSON writes the timestamp or null.
 func (t Time) MarshalJSON() ([]byte, error) {
+	return t.append(make([]byte, 0, len(TimeLayout)+2)), nil
+}
+
+func (t Time) append(b []byte) []byte {
 	if !t.set {
-		return []byte("null"), nil
+		return append(b, "null"...)
 	}
-	b := make([]byte, 0, len(TimeLayout)+2)
 	b = append(b, '"')
 	b = time.Unix(t.unix, 0).UTC().AppendFormat(b, TimeLayout)
-	return append(b, '"'), nil
+	return append(b, '"')
+}
+
+// appender is an answer that writes itself as JSON: the fast path of an answer that may
+// hold tens of thousands of items, written by hand as encoding/json would write it.
+type appender interface {
+	appendJSON(b []byte) []byte
 }
 
 // writeJSON answers v as compact JSON with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
+	if a, ok := v.(appender); ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(append(a.appendJSON(nil), '\n'))
+		return
+	}
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
@@ -102,6 +119,68 @@ type usageItem struct {
 	TotalBill      Number  `json:"total_bill"`
 	Active         bool    `json:"active"`
 	ExcludeBilling bool    `json:"exclude_billing"`
+}
+
+// appendJSON writes the answer as encoding/json writes the struct.
+func (u usageResponse) appendJSON(b []byte) []byte {
+	b = slices.Grow(b, 280*len(u.Data)+64)
+	b = append(b, `{"status":`...)
+	b = strconv.AppendBool(b, u.Status)
+	b = append(b, `,"message":`...)
+	b = appendString(b, u.Message)
+	b = append(b, `,"data":[`...)
+	for i := range u.Data {
+		it := &u.Data[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"resource_id":`...)
+		b = strconv.AppendInt(b, it.ResourceID, 10)
+		b = append(b, `,"resource_type":`...)
+		b = appendString(b, it.ResourceType)
+		b = append(b, `,"name":`...)
+		b = appendString(b, it.Name)
+		b = append(b, `,"organization_id":`...)
+		b = strconv.AppendInt(b, it.OrganizationID, 10)
+		b = append(b, `,"bill_per_minute":`...)
+		if it.BillPerMinute == nil {
+			b = append(b, "null"...)
+		} else {
+			b = AppendNumber(b, money.Amount(*it.BillPerMinute))
+		}
+		b = append(b, `,"create_time":`...)
+		b = it.CreateTime.append(b)
+		b = append(b, `,"terminate_time":`...)
+		b = it.TerminateTime.append(b)
+		b = append(b, `,"total_up_time":`...)
+		b = AppendNumber(b, money.Amount(it.TotalUpTime))
+		b = append(b, `,"total_bill":`...)
+		b = AppendNumber(b, money.Amount(it.TotalBill))
+		b = append(b, `,"active":`...)
+		b = strconv.AppendBool(b, it.Active)
+		b = append(b, `,"exclude_billing":`...)
+		b = strconv.AppendBool(b, it.ExcludeBilling)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendString appends s as a JSON string, byte for byte as encoding/json writes it
+// without HTML escaping: plain ASCII text is copied, anything else goes through
+// encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s)
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // lastDayCostResponse answers GET /billing/billing/last-day-cost.

@@ -75,3 +75,37 @@ func TestTime(t *testing.T) {
 		t.Errorf("got %s", b)
 	}
 }
+
+// TestUsageAppenderMatchesEncodingJSON: the hand-written usage answer is byte for byte
+// what encoding/json writes for the same struct.
+func TestUsageAppenderMatchesEncodingJSON(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		u := usageResponse{envelope: ok(), Data: []usageItem{}}
+		for range rapid.IntRange(0, 5).Draw(t, "items") {
+			it := usageItem{ResourceID: rapid.Int64().Draw(t, "id"), ResourceType: rapid.SampledFrom([]string{"vm", "volume"}).Draw(t, "type"),
+				Name: rapid.String().Draw(t, "name"), OrganizationID: rapid.Int64().Draw(t, "org"),
+				TotalUpTime: Number(rapid.Int64().Draw(t, "up")), TotalBill: Number(rapid.Int64().Draw(t, "bill")),
+				Active: rapid.Bool().Draw(t, "active"), ExcludeBilling: rapid.Bool().Draw(t, "exclude")}
+			if rapid.Bool().Draw(t, "live") {
+				n := Number(rapid.Int64().Draw(t, "perMinute"))
+				it.BillPerMinute = &n
+				it.CreateTime = At(rapid.Int64Range(0, 253402300799).Draw(t, "created"))
+			} else {
+				it.TerminateTime = At(rapid.Int64Range(0, 253402300799).Draw(t, "terminated"))
+			}
+			u.Data = append(u.Data, it)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
+			envelope
+			Data []usageItem `json:"data"`
+		}(u)); err != nil {
+			t.Fatal(err)
+		}
+		if got := append(u.appendJSON(nil), '\n'); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("appendJSON:\n%s\nencoding/json:\n%s", got, want.Bytes())
+		}
+	})
+}

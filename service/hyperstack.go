@@ -252,10 +252,11 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 			if err != nil {
 				return nil, s.tooLarge(err)
 			}
-			for _, sp := range got {
-				if wanted(&sp) {
-					spans = append(spans, sp)
-				}
+			got = slices.DeleteFunc(got, func(sp cloudmeter.Span) bool { return !wanted(&sp) })
+			if spans == nil {
+				spans = got // one user, as today: no copy
+			} else {
+				spans = append(spans, got...)
 			}
 		}
 	}
