@@ -414,32 +414,44 @@ func PrepareReport(ctx context.Context, dataDir string, seed int64, resources in
 // PrepareReportOn is PrepareReport on the PostgreSQL database at databaseURL (an empty
 // one) when it is set.
 func PrepareReportOn(ctx context.Context, dataDir, databaseURL string, seed int64, resources int, progress func(done, total int)) (*ReportData, error) {
-	st, err := storeopen.Open(ctx, dataDir, databaseURL)
+	d := &ReportData{DataDir: dataDir, DatabaseURL: databaseURL, Resources: resources, From: demo.Month.Unix(), To: demo.Month.AddDate(0, 1, 0).Unix() - 1}
+	n, err := load(ctx, dataDir, databaseURL, demo.DemoPrices, demo.Cloud(seed, resources, demo.Month), progress)
+	d.Events = n
 	if err != nil {
 		return nil, err
 	}
+	return d, nil
+}
+
+// load puts the price book prices and ingests batches through the service into the
+// store in dataDir, or at databaseURL when it is set, and returns the events ingested.
+// progress, when set, is called after each batch with the events ingested so far and in
+// all.
+func load(ctx context.Context, dataDir, databaseURL string, prices []byte, batches []demo.Batch, progress func(done, total int)) (int, error) {
+	st, err := storeopen.Open(ctx, dataDir, databaseURL)
+	if err != nil {
+		return 0, err
+	}
 	defer st.Close()
 	svc := service.New(st, service.Options{})
-	if _, err := svc.PutPrices(ctx, service.SystemKey, demo.DemoPrices); err != nil {
-		return nil, err
+	if _, err := svc.PutPrices(ctx, service.SystemKey, prices); err != nil {
+		return 0, err
 	}
-	d := &ReportData{DataDir: dataDir, DatabaseURL: databaseURL, Resources: resources, From: demo.Month.Unix(), To: demo.Month.AddDate(0, 1, 0).Unix() - 1}
-	batches := demo.Cloud(seed, resources, demo.Month)
-	total := Count(batches)
+	total, done := Count(batches), 0
 	for i, b := range batches {
 		evs, err := ledger.DecodeBatch(BatchMedia, b.JSON, ledger.Limits{})
 		if err != nil {
-			return nil, fmt.Errorf("batch %d: %w", i, err)
+			return done, fmt.Errorf("batch %d: %w", i, err)
 		}
 		if _, err := svc.Ingest(ctx, service.SystemKey, evs); err != nil {
-			return nil, fmt.Errorf("batch %d: %w", i, err)
+			return done, fmt.Errorf("batch %d: %w", i, err)
 		}
-		d.Events += len(evs)
+		done += len(evs)
 		if progress != nil {
-			progress(d.Events, total)
+			progress(done, total)
 		}
 	}
-	return d, nil
+	return done, nil
 }
 
 // ReportResult is a report measurement: one duration per run.

@@ -35,6 +35,10 @@ type BenchCmd struct {
 	BenchHyperstack `embed:""`
 	// Cost against history (bench_history.go).
 	BenchHistory `embed:""`
+	// Mixed load benchmark (bench_mixed.go).
+	Mixed         bool          `help:"Measure the mixed load instead: --report-clients clients requesting reports over JSON-RPC alone, then --clients clients posting batches of --batch events of new products alone, then both at once, each phase for --duration, on a data set of --resources resources of users 1 to 5; prints the p50, p99 and max latency of each kind, alone and under load, and the peak memory."`
+	ReportClients int           `name:"report-clients" default:"4" help:"With --mixed: concurrent clients requesting reports."`
+	Duration      time.Duration `default:"10s" help:"With --mixed: how long each of the three phases sends requests."`
 }
 
 // engineFigures are the figures of one storage engine.
@@ -63,6 +67,9 @@ func (c *BenchCmd) Run(g *Globals) error {
 	}
 	if c.History {
 		return c.runHistory(g)
+	}
+	if c.Mixed {
+		return c.runMixed(g)
 	}
 	for _, f := range []struct {
 		name string
