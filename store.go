@@ -70,6 +70,8 @@ type Store interface {
 	PriceBookStore
 	KeyStore
 	TrafficStore
+	OrganizationStore
+	CreditStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -164,4 +166,47 @@ type TrafficStore interface {
 	// provisioned waypoints, of one user (userID > 0: only products provisioned for that
 	// user) or of all.
 	UnbilledTraffic(ctx context.Context, userID int64) ([]UnbilledTraffic, error)
+}
+
+// OrganizationStore keeps which organization each user belongs to. A user belongs to its
+// own organization (whose id is the user's id) unless it was put in another; only those
+// are stored, so the default costs nothing.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type OrganizationStore interface {
+	// SetOrganization puts a user in an organization from now on; orgID == userID puts it
+	// back in its own. Both ids are above 0.
+	SetOrganization(ctx context.Context, userID, orgID, now int64) error
+	// OrganizationOf returns the organization of a user: the one it was put in, else its
+	// own id.
+	OrganizationOf(ctx context.Context, userID int64) (int64, error)
+	// OrganizationUsers returns the users of an organization, ascending: those put in it,
+	// and the user whose id it is unless that user was put in another. It does not say
+	// whether those users own anything (see UsageStore.UserExists).
+	OrganizationUsers(ctx context.Context, orgID int64) ([]int64, error)
+}
+
+// CreditStore keeps the prepaid credit of organizations: one account each (the sum of
+// its top-ups, a threshold, when its spend starts) and the audit of every top-up, which
+// is appended to and never edited. What an organization spent is not stored: it is
+// computed from the ledger when read.
+//
+// Every method may return KindUnavailable when the database cannot be reached.
+type CreditStore interface {
+	// TopUp appends t to its organization's audit and adds t.Amount to its balance, in one
+	// transaction (the first top-up opens the account); t.Seq is assigned. It returns the
+	// stored top-up and the account after it. Concurrent top-ups of one organization are
+	// all kept, each with its own Seq.
+	//
+	// Errors: KindInvalid when t.Amount is not above 0 or the balance would not fit the
+	// money type.
+	TopUp(ctx context.Context, t CreditTopUp) (CreditTopUp, CreditAccount, error)
+	// SetCreditSettings sets the threshold and spend start of an organization's account
+	// (opening it when there is none) and returns the account.
+	SetCreditSettings(ctx context.Context, orgID int64, s CreditSettings) (CreditAccount, error)
+	// CreditAccount returns an organization's account. Errors: KindNotFound when it has
+	// none (it was never topped up and has no settings).
+	CreditAccount(ctx context.Context, orgID int64) (CreditAccount, error)
+	// CreditTopUps returns an organization's top-ups in Seq order (none: an empty list).
+	CreditTopUps(ctx context.Context, orgID int64) ([]CreditTopUp, error)
 }

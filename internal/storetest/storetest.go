@@ -8,6 +8,8 @@
 //   - pricebooks.go, RunPriceBooks: PriceBookStore (price book versions);
 //   - keys.go, RunKeys: KeyStore (API keys);
 //   - traffic.go, RunTraffic: TrafficStore (metered traffic);
+//   - organizations.go, RunOrganizations: OrganizationStore (users' organizations);
+//   - credit.go, RunCredit: CreditStore (prepaid credit accounts and their audit);
 //   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
 //     rating and chunked spans hold what rating every event from scratch gives).
 //
@@ -34,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunPriceBooks(t, open)
 	RunKeys(t, open)
 	RunTraffic(t, open)
+	RunOrganizations(t, open)
+	RunCredit(t, open)
 	RunIncremental(t, open)
 }
 
