@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -331,19 +332,25 @@ func UsersReport(ctx context.Context, dirAlone, dirAmong string, users, resource
 type FloorResult struct {
 	Events  int
 	Elapsed time.Duration
+	CPU     time.Duration // CPU time of the process meanwhile
 }
 
 // PerSecond is the floor in events per second.
 func (r FloorResult) PerSecond() float64 { return rate(r.Events, r.Elapsed) }
 
+// PerCPUSecond is the floor in events per second of CPU time.
+func (r FloorResult) PerCPUSecond() float64 { return rate(r.Events, r.CPU) }
+
 // WriteFloor measures what the commit of an ingest batch must write, with nothing else
 // done, on a fresh SQLite store in dataDir: the rows, in transactions of txRows events,
-// inserted into events by multi-row statements of 250 rows, and each transaction's
-// products rated by rating.Rate from their events so far (kept in memory, never read
-// back) and upserted into resources with a spans value of 24 bytes a span (and, in a
-// schema with a rating state, a state of 80 bytes). No HTTP, no decoding, no duplicate
-// check, no users, infrastructures, datacenters or anomalies. Ingest through HTTP with
-// one client is judged against it (docs/benchmarks.md, "The ingest ceiling").
+// inserted into events by multi-row statements of 250 rows (parsed each time, as
+// RawInsert's: prepared once, they made no difference, docs/benchmarks.md), and each
+// transaction's products rated by rating.Rate from their events so far (kept in memory,
+// never read back) and upserted into resources, 250 rows a statement, with a spans value
+// of 24 bytes a span (and, in a schema with a rating state, a state of 80 bytes). No
+// HTTP, no decoding, no duplicate check, no users, infrastructures, datacenters or
+// anomalies. Ingest through HTTP with one client is judged against it
+// (docs/benchmarks.md, "The ingest ceiling").
 func WriteFloor(ctx context.Context, dataDir string, rows []cloudmeter.Event, txRows int) (FloorResult, error) {
 	st, err := sqlite.Open(ctx, dataDir)
 	if err != nil {
@@ -372,15 +379,23 @@ func WriteFloor(ctx context.Context, dataDir string, rows []cloudmeter.Event, tx
 		return "INSERT INTO events (source, id, product_id, type, occurred_at, subject, digest, data, received_at) VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", n), ",")
 	}
+	exec := func(tx *sql.Tx, q string, args []any) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
 	history := map[int64][]cloudmeter.Event{}
 	state := make([]byte, 80)
 	runtime.GC()
-	start := time.Now()
+	start, cpu0 := time.Now(), CPUTime()
 	now := start.Unix()
 	for lo := 0; lo < len(rows); lo += txRows {
 		batch := rows[lo:min(lo+txRows, len(rows))]
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
+			return FloorResult{}, err
+		}
+		fail := func(err error) (FloorResult, error) {
+			tx.Rollback()
 			return FloorResult{}, err
 		}
 		for s := 0; s < len(batch); s += 250 {
@@ -390,9 +405,8 @@ func WriteFloor(ctx context.Context, dataDir string, rows []cloudmeter.Event, tx
 				e := &part[i]
 				args = append(args, e.Source, e.ID, e.ProductID, string(e.Type), e.Time, e.Subject, e.Digest, string(e.Data), now)
 			}
-			if _, err := tx.ExecContext(ctx, insert(len(part)), args...); err != nil {
-				tx.Rollback()
-				return FloorResult{}, err
+			if err := exec(tx, insert(len(part)), args); err != nil {
+				return fail(err)
 			}
 		}
 		touched := map[int64]bool{}
@@ -410,7 +424,7 @@ func WriteFloor(ctx context.Context, dataDir string, rows []cloudmeter.Event, tx
 			if n == 0 {
 				return nil
 			}
-			_, err := tx.ExecContext(ctx, upsert(n), args...)
+			err := exec(tx, upsert(n), args)
 			args, n = args[:0], 0
 			return err
 		}
@@ -427,18 +441,60 @@ func WriteFloor(ctx context.Context, dataDir string, rows []cloudmeter.Event, tx
 			}
 			if n++; n == 250 {
 				if err := flush(); err != nil {
-					tx.Rollback()
-					return FloorResult{}, err
+					return fail(err)
 				}
 			}
 		}
 		if err := flush(); err != nil {
-			tx.Rollback()
-			return FloorResult{}, err
+			return fail(err)
 		}
 		if err := tx.Commit(); err != nil {
 			return FloorResult{}, err
 		}
 	}
-	return FloorResult{Events: len(rows), Elapsed: time.Since(start)}, nil
+	return FloorResult{Events: len(rows), Elapsed: time.Since(start), CPU: CPUTime() - cpu0}, nil
+}
+
+// FloorRatio is ingest through HTTP with one client over the write floor, each measured
+// runs times in turns on fresh stores (in dataDir), medians.
+type FloorRatio struct {
+	Ingest, Floor       float64 // events per second, medians
+	IngestCPU, FloorCPU float64 // events per CPU-second, medians
+}
+
+// Ratio is ingest over the floor, by the wall clock.
+func (r FloorRatio) Ratio() float64 { return r.Ingest / r.Floor }
+
+// CPURatio is ingest over the floor, by CPU time.
+func (r FloorRatio) CPURatio() float64 { return r.IngestCPU / r.FloorCPU }
+
+// IngestOverFloor measures ingest of batches through HTTP with one client and the write
+// floor of the same events, runs times each in turns, each on a fresh store in a
+// directory of dataDir.
+func IngestOverFloor(ctx context.Context, dataDir string, batches []demo.Batch, runs int, progress func(what string)) (FloorRatio, error) {
+	rows, err := Rows(batches)
+	if err != nil {
+		return FloorRatio{}, err
+	}
+	txRows := 0
+	for _, b := range batches {
+		txRows = max(txRows, b.Events)
+	}
+	var ing, ingCPU, fl, flCPU []float64
+	for run := range runs {
+		if progress != nil {
+			progress(fmt.Sprintf("ingest through HTTP and write floor, run %d of %d", run+1, runs))
+		}
+		r, err := IngestHTTP(ctx, fmt.Sprintf("%s/ingest-%d", dataDir, run), batches, 1, nil)
+		if err != nil {
+			return FloorRatio{}, err
+		}
+		f, err := WriteFloor(ctx, fmt.Sprintf("%s/floor-%d", dataDir, run), rows, txRows)
+		if err != nil {
+			return FloorRatio{}, err
+		}
+		ing, ingCPU = append(ing, r.PerSecond()), append(ingCPU, r.PerCPUSecond())
+		fl, flCPU = append(fl, f.PerSecond()), append(flCPU, f.PerCPUSecond())
+	}
+	return FloorRatio{Ingest: MedianFloat(ing), Floor: MedianFloat(fl), IngestCPU: MedianFloat(ingCPU), FloorCPU: MedianFloat(flCPU)}, nil
 }

@@ -14,7 +14,7 @@ import (
 // BenchHistory is `cloudmeter bench --history`: cost against what is stored
 // (bench/history.go, docs/benchmarks.md "Cost against history").
 type BenchHistory struct {
-	History       bool `help:"Measure cost against history instead: ingest per event of an instance with --history-events events against one without, the month's report of that instance against a 10-event one's, user 1's month among --history-users users of --resources resources each against alone, and ingest of --events events through HTTP with one client over the write floor."`
+	History       bool `help:"Measure cost against history instead: ingest per event of an instance with --history-events events against one without, the month's report of that instance against a 10-event one's, user 1's month among --history-users users of --resources resources each against alone, and ingest of --events events through HTTP with one client over the write floor (--runs times in turns, 3 at least)."`
 	HistoryEvents int  `name:"history-events" default:"100000" help:"With --history: events of the long history."`
 	HistoryUsers  int  `name:"history-users" default:"10" help:"With --history: users in the database of the users report."`
 }
@@ -50,19 +50,9 @@ func (c *BenchCmd) runHistory(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("users report: %w", err)
 	}
-	say(fmt.Sprintf("ingest of %d events through HTTP, then the write floor", c.Events))
-	batches := demo.Batches(bench.Events(1, c.Events), c.Batch)
-	rows, err := bench.Rows(batches)
+	fl, err := bench.IngestOverFloor(ctx, dir("floor"), demo.Batches(bench.Events(1, c.Events), c.Batch), max(c.Runs, 3), say)
 	if err != nil {
-		return cloudmeter.Internal(err)
-	}
-	ing, err := bench.IngestHTTP(ctx, dir("ingest"), batches, 1, nil)
-	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
-	}
-	floor, err := bench.WriteFloor(ctx, dir("floor"), rows, c.Batch)
-	if err != nil {
-		return fmt.Errorf("write floor: %w", err)
+		return fmt.Errorf("ingest over the write floor: %w", err)
 	}
 
 	met := func(ok bool) string {
@@ -80,7 +70,8 @@ func (c *BenchCmd) runHistory(g *Globals) error {
 		cfg.History+cfg.Measure, cfg.Quiet, h.ReportRatio(), h.Busy.Median(), h.BusyRecords, h.Quiet.Median(), h.QuietRecords, met(h.ReportRatio() <= 1.2))
 	fmt.Fprintf(w, "user 1's month, among %d users of %d resources / alone\t%.2f\t%s / %s (%d records)\t<= 1.2\t%s\n",
 		u.Users, u.Resources, u.Ratio(), u.Among.Median(), u.Alone.Median(), u.Records, met(u.Ratio() <= 1.2))
-	fmt.Fprintf(w, "ingest through HTTP, 1 client / write floor\t%.2f\t%.0f / %.0f events/s\t>= 0.9\t%s\n",
-		ing.PerSecond()/floor.PerSecond(), ing.PerSecond(), floor.PerSecond(), met(ing.PerSecond()/floor.PerSecond() >= 0.9))
+	fmt.Fprintf(w, "ingest through HTTP, 1 client / write floor (medians of %d in turns)\t%.2f\t%.0f / %.0f events/s\t>= 0.9\t%s\n",
+		max(c.Runs, 3), fl.Ratio(), fl.Ingest, fl.Floor, met(fl.Ratio() >= 0.9))
+	fmt.Fprintf(w, "the same per CPU-second\t%.2f\t%.0f / %.0f events/s\t\t\n", fl.CPURatio(), fl.IngestCPU, fl.FloorCPU)
 	return w.Flush()
 }
