@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	if trafficDir != "" { // traffic_test.go
 		os.RemoveAll(trafficDir)
 	}
+	if windowsDir != "" { // traffic_test.go
+		os.RemoveAll(windowsDir)
+	}
 	os.Exit(code)
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/bench"
+	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
@@ -125,4 +127,119 @@ func BenchmarkTrafficReport(b *testing.B) {
 	}
 	b.ReportMetric(float64(bench.Median(res.Runs).Microseconds())/1000, "ms/report")
 	b.ReportMetric(float64(res.Records), "records")
+}
+
+var (
+	windowsOnce sync.Once
+	windowsData *bench.TrafficWindowsData
+	windowsErr  error
+	windowsDir  string // removed by TestMain
+)
+
+// preparedWindows is the data set of BenchmarkTrafficWindows, made once per test binary.
+func preparedWindows(b *testing.B) *bench.TrafficWindowsData {
+	b.Helper()
+	windowsOnce.Do(func() {
+		var dir string
+		if dir, windowsErr = os.MkdirTemp("", "cloudmeter-bench-windows-*"); windowsErr != nil {
+			return
+		}
+		windowsDir = dir
+		start := time.Now()
+		windowsData, windowsErr = bench.PrepareTrafficWindows(context.Background(), dir, "", *flagWaypoints, *flagDays, nil)
+		if windowsErr == nil {
+			fmt.Fprintf(os.Stderr, "prepared %d waypoints, %d events in %s\n", windowsData.Waypoints, windowsData.Events, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if windowsErr != nil {
+		b.Fatal(windowsErr)
+	}
+	return windowsData
+}
+
+// TestTrafficWindowsSmall prepares the data set of the two windows at a small scale and
+// checks the reports measured on it: every waypoint in both directions, two upload
+// records (the price change at demo.Month), and the bytes of the days each record holds.
+func TestTrafficWindowsSmall(t *testing.T) {
+	ctx := context.Background()
+	const n = 3
+	d, err := bench.PrepareTrafficWindows(ctx, t.TempDir(), "", n, 30, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Events != n+2*n*bench.TrafficYearDays || bench.TrafficYearDays != 397 {
+		t.Errorf("%d events over %d days; want %d over 397", d.Events, bench.TrafficYearDays, n+2*n*bench.TrafficYearDays)
+	}
+	res, err := d.Measure(ctx, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Short.Records != n*3 || res.Long.Records != n*3 || res.Short.Bytes == 0 || res.Long.Bytes == 0 || res.Ratio() <= 0 {
+		t.Errorf("Measure: %+v; want %d records in each window", res, n*3)
+	}
+	st, err := sqlite.Open(ctx, d.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := service.New(st, service.Options{})
+	change := demo.Month.Unix()
+	for _, w := range []*bench.ReportData{&d.Short, &d.Long} {
+		u, err := svc.Utilization(ctx, service.SystemKey, service.ReportRequest{UserID: 1, Start: w.From, End: w.To})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(u.Traffic) != n*3 {
+			t.Errorf("window %d to %d: %d records, want %d", w.From, w.To, len(u.Traffic), n*3)
+		}
+		// Each waypoint meters its step a day, every day (the reset included).
+		for _, r := range u.Traffic {
+			days := (r.End + 1 - r.Start) / 86400
+			want := days * bench.TrafficWindowsStep(int(r.Waypoint.ProductID-bench.FirstWaypointID), string(r.Direction))
+			if r.Direction == "upload" && (r.Start != w.From && r.Start != change || r.End != change-1 && r.End != w.To) {
+				t.Errorf("waypoint %d upload record from %d to %d: not cut at the price change %d", r.Waypoint.ProductID, r.Start, r.End, change)
+			}
+			if r.Bytes != want || r.Quantity != money.GBFromBytes(want) {
+				t.Errorf("window %d to %d, waypoint %d %s from %d: %d bytes; want %d (%d days)", w.From, w.To, r.Waypoint.ProductID, r.Direction, r.Start, r.Bytes, want, days)
+			}
+		}
+	}
+}
+
+// BenchmarkTrafficWindows: the network report of -bench.waypoints waypoints over the
+// last -bench.days days and over 12 months of one data set of 397 days (prepared once,
+// not timed), built in process and encoded, in turns: one op is one report of each.
+// long/short is the ratio of the medians (target: at most 2).
+//
+//	go test ./bench -run '^$' -bench TrafficWindows -benchtime 20x
+func BenchmarkTrafficWindows(b *testing.B) {
+	benchmarkWindows(b, preparedWindows(b))
+}
+
+// BenchmarkTrafficWindowsPostgres is BenchmarkTrafficWindows on a fresh PostgreSQL
+// database of the test server (fsync off: compare with care), prepared for each run of
+// the benchmark function: use -benchtime Nx.
+func BenchmarkTrafficWindowsPostgres(b *testing.B) {
+	start := time.Now()
+	d, err := bench.PrepareTrafficWindows(context.Background(), b.TempDir(), pgtest.URL(b), *flagWaypoints, *flagDays, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "prepared %d waypoints, %d events on PostgreSQL in %s\n", d.Waypoints, d.Events, time.Since(start).Round(time.Millisecond))
+	benchmarkWindows(b, d)
+}
+
+func benchmarkWindows(b *testing.B, d *bench.TrafficWindowsData) {
+	b.ResetTimer()
+	res, err := d.Measure(context.Background(), b.N, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(historyMS(res.Short.Median()), "ms/report-short")
+	b.ReportMetric(historyMS(res.Long.Median()), "ms/report-long")
+	b.ReportMetric(res.Ratio(), "long/short")
+	b.ReportMetric(res.CPURatio(), "cpu-long/short")
+	b.ReportMetric(0, "ns/op")
+	fmt.Fprintf(os.Stderr, "network report of %d waypoints: %d days %s (CPU %s), 12 months %s (CPU %s): x%.2f (CPU x%.2f), %d records each\n",
+		d.Waypoints, *flagDays, res.Short.Median(), res.Short.CPU, res.Long.Median(), res.Long.CPU, res.Ratio(), res.CPURatio(), res.Short.Records)
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // runTraffic measures traffic ingest (samples per second through the HTTP API) and the
-// network report of many waypoints over days of hourly samples, and prints the figures.
+// network report of many waypoints over --days days and over 12 months of one data set
+// (their ratio measured in turns in one run), and prints the figures.
 func (c *BenchCmd) runTraffic(g *Globals) error {
 	for _, f := range []struct {
 		name string
@@ -41,10 +42,11 @@ func (c *BenchCmd) runTraffic(g *Globals) error {
 		rates, cpuRates = append(rates, res.PerSecond()), append(cpuRates, res.PerCPUSecond())
 	}
 
-	total := c.Waypoints + 2*c.Waypoints*24*c.Days
-	bar := newProgress(g.Stderr, int64(total), fmt.Sprintf("preparing %d waypoints x %d days of hourly samples (not timed)", c.Waypoints, c.Days))
+	// The network report over --days days and over 12 months of one data set, in turns.
+	total := c.Waypoints + 2*c.Waypoints*bench.TrafficYearDays
+	bar := newProgress(g.Stderr, int64(total), fmt.Sprintf("preparing %d waypoints x %d days of daily readings (not timed)", c.Waypoints, bench.TrafficYearDays))
 	prev := 0
-	d, err := bench.PrepareTraffic(ctx, dir("report"), c.Waypoints, c.Days, func(done, _ int) {
+	d, err := bench.PrepareTrafficWindows(ctx, dir("report"), "", c.Waypoints, c.Days, func(done, _ int) {
 		bar.Add(done - prev)
 		prev = done
 	})
@@ -52,11 +54,11 @@ func (c *BenchCmd) runTraffic(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("traffic report set-up: %w", err)
 	}
-	built, err := d.BuildTraffic(ctx, c.Reports, false)
+	built, err := d.Measure(ctx, c.Reports, false)
 	if err != nil {
 		return fmt.Errorf("traffic report: %w", err)
 	}
-	encoded, err := d.BuildTraffic(ctx, c.Reports, true)
+	encoded, err := d.Measure(ctx, c.Reports, true)
 	if err != nil {
 		return fmt.Errorf("traffic report: %w", err)
 	}
@@ -64,7 +66,11 @@ func (c *BenchCmd) runTraffic(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	rpc, err := d.RPC(ctx, srv, c.Reports)
+	var rpc bench.WindowsResult
+	rpc.Short, err = d.Short.RPC(ctx, srv, c.Reports)
+	if err == nil {
+		rpc.Long, err = d.Long.RPC(ctx, srv, c.Reports)
+	}
 	if cerr := srv.Close(); err == nil {
 		err = cerr
 	}
@@ -78,15 +84,31 @@ func (c *BenchCmd) runTraffic(g *Globals) error {
 	fmt.Fprintf(tw, "traffic ingest, HTTP API\t%s samples/s\t%s samples/CPU-s\t%s samples: %d waypoints x %d hours, one batch of %s per hour, %d client(s), median of %d\n",
 		thousands(bench.MedianFloat(rates)), thousands(bench.MedianFloat(cpuRates)), thousands(float64(samples)), c.Waypoints, c.IngestHours,
 		thousands(float64(2*c.Waypoints)), c.Clients, c.Runs)
-	fmt.Fprintf(tw, "network report, service.Utilization\t%s\tCPU %s\t%d waypoints x %d days of hourly samples (%s events), %s records, median of %d\n",
-		ms(built.Median()), ms(built.CPU), c.Waypoints, c.Days, thousands(float64(d.Events)), thousands(float64(built.Records)), c.Reports)
-	fmt.Fprintf(tw, "network report + JSON\t%s\tCPU %s\tmetalsoft.DetailedJSON: %s bytes\n", ms(encoded.Median()), ms(encoded.CPU), thousands(float64(encoded.Bytes)))
-	fmt.Fprintf(tw, "network report, JSON-RPC over HTTP\t%s\tCPU %s\tresource_utilization_detailed, %s bytes read, median of %d\n",
-		ms(rpc.Median()), ms(rpc.CPU), thousands(float64(rpc.Bytes)), c.Reports)
+	short, long := fmt.Sprintf("%d days", c.Days), "12 months"
+	window := func(r *bench.ReportData) string {
+		return cloudmeter.FormatTime(r.From)[:10] + " to " + cloudmeter.FormatTime(r.To)[:10]
+	}
+	for _, f := range []struct {
+		name string
+		data *bench.ReportData
+		b, e bench.ReportResult
+		rpc  bench.ReportResult
+	}{{short, &d.Short, built.Short, encoded.Short, rpc.Short}, {long, &d.Long, built.Long, encoded.Long, rpc.Long}} {
+		fmt.Fprintf(tw, "network report, %s, service.Utilization\t%s\tCPU %s\t%d waypoints, %s of %d days of daily readings (%s events), %s records, median of %d in turns\n",
+			f.name, ms(f.b.Median()), ms(f.b.CPU), c.Waypoints, window(f.data), bench.TrafficYearDays, thousands(float64(d.Events)), thousands(float64(f.b.Records)), c.Reports)
+		fmt.Fprintf(tw, "network report, %s + JSON\t%s\tCPU %s\tmetalsoft.DetailedJSON: %s bytes\n", f.name, ms(f.e.Median()), ms(f.e.CPU), thousands(float64(f.e.Bytes)))
+		fmt.Fprintf(tw, "network report, %s, JSON-RPC over HTTP\t%s\tCPU %s\tresource_utilization_detailed, %s bytes read, median of %d\n",
+			f.name, ms(f.rpc.Median()), ms(f.rpc.CPU), thousands(float64(f.rpc.Bytes)), c.Reports)
+	}
+	fmt.Fprintf(tw, "network report, %s over %s\tx%.2f\tCPU x%.2f\tservice.Utilization medians, in turns in one run (target: at most x2)\n", long, short, built.Ratio(), built.CPURatio())
+	fmt.Fprintf(tw, "network report + JSON, %s over %s\tx%.2f\tCPU x%.2f\t\n", long, short, encoded.Ratio(), encoded.CPURatio())
+	fmt.Fprintf(tw, "network report JSON-RPC, %s over %s\tx%.2f\tCPU x%.2f\t\n", long, short, rpc.Ratio(), rpc.CPURatio())
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	writeDurations(out, "network report build runs", built.Runs)
-	writeDurations(out, "network report JSON-RPC runs", rpc.Runs)
+	writeDurations(out, "network report, "+short+", build runs", built.Short.Runs)
+	writeDurations(out, "network report, "+long+", build runs", built.Long.Runs)
+	writeDurations(out, "network report, "+short+", JSON-RPC runs", rpc.Short.Runs)
+	writeDurations(out, "network report, "+long+", JSON-RPC runs", rpc.Long.Runs)
 	return nil
 }
