@@ -1,8 +1,8 @@
 // Package cli is cloudmeter's command line: it parses arguments with kong and runs the
-// subcommands (serve, demo, keys, prices, report, bench, migrate, rerate, version). Commands
-// that work on the database open it directly, so no server is needed. A bare `cloudmeter`
-// prints the main commands and points to --help, and exits with status 2 like any other
-// usage error.
+// subcommands (serve, demo, keys, users, credit, prices, report, bench, migrate, rerate,
+// version). Commands that work on the database open it directly, so no server is needed.
+// A bare `cloudmeter` prints the main commands and points to --help, and exits with
+// status 2 like any other usage error.
 package cli
 
 import (
@@ -37,6 +37,8 @@ type Root struct {
 	Serve   ServeCmd   `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
 	Demo    DemoCmd    `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
 	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
+	Users   UsersCmd   `cmd:"" help:"Put users in organizations and show them, directly on the database."`
+	Credit  CreditCmd  `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
 	Prices  PricesCmd  `cmd:"" help:"Import and show the price book, directly on the database."`
 	Report  ReportCmd  `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
 	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`

@@ -504,6 +504,16 @@ type hsPricebookSchema []struct {
 	EndTime         jtime  `json:"end_time"`
 }
 
+type hsCreditSchema struct {
+	Status  bool   `json:"status"`
+	Message string `json:"message"`
+	Data    struct {
+		Credit            jnum `json:"credit"`
+		Threshold         jnum `json:"threshold"`
+		CanCreateInstance bool `json:"can_create_instance"`
+	} `json:"data"`
+}
+
 // hsSchemas maps each route (its path, {id} a number) to the schema of its 200 answer.
 var hsSchemas = []struct {
 	path   *regexp.Regexp
@@ -521,6 +531,7 @@ var hsSchemas = []struct {
 	{regexp.MustCompile(`^/v1/billing/billing/(virtual-machine|volume)/[0-9]+/billing-events$`), reflect.TypeFor[hsEventsSchema]()},
 	{regexp.MustCompile(`^/v1/billing/billing/virtual-machine/[0-9]+/sub-resource/graph$`), reflect.TypeFor[hsSubResourceSchema]()},
 	{regexp.MustCompile(`^/v1/pricebook$`), reflect.TypeFor[hsPricebookSchema]()},
+	{regexp.MustCompile(`^/v1/billing/user-credit/credit$`), reflect.TypeFor[hsCreditSchema]()},
 }
 
 // checkHyperstackAnswer holds an answer to path (with its query) to the schema of its

@@ -685,6 +685,11 @@ func cases() []tcase {
 		getKeys   = "GET /api/v1/keys"
 		postKey   = "POST /api/v1/keys"
 		delKey    = "DELETE /api/v1/keys/{id}"
+		getOrg    = "GET /api/v1/users/{user_id}/organization"
+		putOrg    = "PUT /api/v1/users/{user_id}/organization"
+		getCredit = "GET /api/v1/organizations/{organization_id}/credit"
+		topUp     = "POST /api/v1/organizations/{organization_id}/credit"
+		settings  = "PUT /api/v1/organizations/{organization_id}/credit/settings"
 		rpcOp     = "POST /api/developer/developer"
 	)
 	tooBig := "[" + strings.Repeat(" ", testMaxBody) + "]"
@@ -840,6 +845,75 @@ func cases() []tcase {
 			}
 		}},
 
+		// Organizations: user 3 (the stranger) joins user 1's.
+		{name: "organization own", op: getOrg, url: "/api/v1/users/3/organization", key: "stranger", status: 200, check: wantMembership(3, 3, 3)},
+		{name: "organization other user", op: getOrg, url: "/api/v1/users/1/organization", key: "stranger", status: 403},
+		{name: "organization bad id", op: getOrg, url: "/api/v1/users/abc/organization", key: "admin", status: 400},
+		{name: "organization unknown user", op: getOrg, url: "/api/v1/users/999/organization", key: "admin", status: 404},
+		{name: "organization no key", op: getOrg, url: "/api/v1/users/3/organization", status: 401},
+		{name: "set organization no key", op: putOrg, url: "/api/v1/users/3/organization", ctype: "application/json", body: `{"organization_id":1}`, status: 401},
+		{name: "set organization not admin", op: putOrg, url: "/api/v1/users/3/organization", key: "reader", ctype: "application/json",
+			body: `{"organization_id":1}`, status: 403},
+		{name: "set organization not a number", op: putOrg, url: "/api/v1/users/3/organization", key: "admin", ctype: "application/json",
+			body: `{"organization_id":"one"}`, status: 400},
+		{name: "set organization missing", op: putOrg, url: "/api/v1/users/3/organization", key: "admin", ctype: "application/json", body: `{}`, status: 400},
+		{name: "set organization zero", op: putOrg, url: "/api/v1/users/3/organization", key: "admin", ctype: "application/json",
+			body: `{"organization_id":0}`, status: 400},
+		{name: "set organization unknown user", op: putOrg, url: "/api/v1/users/999/organization", key: "admin", ctype: "application/json",
+			body: `{"organization_id":1}`, status: 404},
+		{name: "set organization too large", op: putOrg, url: "/api/v1/users/3/organization", key: "admin", ctype: "application/json", body: tooBig, status: 413},
+		{name: "set organization", op: putOrg, url: "/api/v1/users/3/organization", key: "admin", ctype: "application/json", checkRequest: true,
+			body: `{"organization_id":1}`, status: 200, check: wantMembership(3, 1, 1, 3)},
+		{name: "organization of a user joined", op: getOrg, url: "/api/v1/users/1/organization", key: "reader", status: 200, check: wantMembership(1, 1, 1, 3)},
+
+		// Prepaid credit of organization 1 (users 1 and 3).
+		{name: "credit not prepaid", op: getCredit, url: "/api/v1/organizations/1/credit", key: "stranger", status: 200,
+			check: wantCredit(false, "0.00000000", "0.00000000", true, 0)},
+		{name: "credit other organization", op: getCredit, url: "/api/v1/organizations/2/credit", key: "stranger", status: 403},
+		{name: "credit unknown organization", op: getCredit, url: "/api/v1/organizations/424242/credit", key: "reader", status: 404},
+		{name: "credit bad id", op: getCredit, url: "/api/v1/organizations/x/credit", key: "admin", status: 400},
+		{name: "credit no key", op: getCredit, url: "/api/v1/organizations/1/credit", status: 401},
+		{name: "top up no key", op: topUp, url: "/api/v1/organizations/1/credit", ctype: "application/json", body: `{"amount":"100.00"}`, status: 401},
+		{name: "top up not admin", op: topUp, url: "/api/v1/organizations/1/credit", key: "reader", ctype: "application/json", body: `{"amount":"100.00"}`, status: 403},
+		{name: "top up negative", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"amount":"-5"}`, status: 400},
+		{name: "top up zero", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"amount":"0.00"}`, status: 400},
+		{name: "top up malformed", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"amount":"1e3"}`, status: 400},
+		{name: "top up 9 decimals", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"amount":"0.000000001"}`, status: 400},
+		{name: "top up number", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"amount":100}`, status: 400},
+		{name: "top up no amount", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: `{"note":"x"}`, status: 400},
+		{name: "top up unknown organization", op: topUp, url: "/api/v1/organizations/424242/credit", key: "admin", ctype: "application/json",
+			body: `{"amount":"100.00"}`, status: 404},
+		{name: "top up too large", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", body: tooBig, status: 413},
+		{name: "top up", op: topUp, url: "/api/v1/organizations/1/credit", key: "admin", ctype: "application/json", checkRequest: true,
+			body: `{"amount":"100.00","note":"PO 42"}`, status: 201, check: func(t *testing.T, e *env, body []byte) {
+				var r struct {
+					TopUp  struct{ Seq int64 } `json:"top_up"`
+					Credit json.RawMessage     `json:"credit"`
+				}
+				if err := json.Unmarshal(body, &r); err != nil || r.TopUp.Seq != 1 {
+					t.Fatalf("top-up answered %s (%v)", body, err)
+				}
+				// The seed's usage is of 2016, before the first top-up: nothing is spent.
+				wantCredit(true, "100.00000000", "100.00000000", true, 1)(t, e, r.Credit)
+			}},
+		{name: "credit settings no key", op: settings, url: "/api/v1/organizations/1/credit/settings", ctype: "application/json",
+			body: `{"threshold":"150"}`, status: 401},
+		{name: "credit settings not admin", op: settings, url: "/api/v1/organizations/1/credit/settings", key: "stranger", ctype: "application/json",
+			body: `{"threshold":"150"}`, status: 403},
+		{name: "credit settings negative threshold", op: settings, url: "/api/v1/organizations/1/credit/settings", key: "admin", ctype: "application/json",
+			body: `{"threshold":"-1"}`, status: 400},
+		{name: "credit settings bad start", op: settings, url: "/api/v1/organizations/1/credit/settings", key: "admin", ctype: "application/json",
+			body: `{"threshold":"1","spend_from":"yesterday"}`, status: 400},
+		{name: "credit settings unknown organization", op: settings, url: "/api/v1/organizations/424242/credit/settings", key: "admin", ctype: "application/json",
+			body: `{"threshold":"1"}`, status: 404},
+		{name: "credit settings too large", op: settings, url: "/api/v1/organizations/1/credit/settings", key: "admin", ctype: "application/json",
+			body: tooBig, status: 413},
+		// Charged from 2016: the seed and network 8381's upload, 8.63663243, as the 2016 report says.
+		{name: "credit settings", op: settings, url: "/api/v1/organizations/1/credit/settings", key: "admin", ctype: "application/json", checkRequest: true,
+			body: `{"threshold":"150","spend_from":"2016-01-01T00:00:00Z"}`, status: 200, check: wantCredit(true, "100.00000000", "91.36336757", false, 1)},
+		{name: "credit", op: getCredit, url: "/api/v1/organizations/1/credit", key: "stranger", status: 200,
+			check: wantCredit(true, "100.00000000", "91.36336757", false, 1)},
+
 		// Unknown routes.
 		{name: "unknown route", url: "/api/v1/nothing", key: "admin", status: 404},
 		{name: "known path, other method", url: "/api/v1/prices", key: "admin", ctype: "application/json", body: "{}", status: 405},
@@ -945,6 +1019,36 @@ func wantTraffic(points int, download, upload int64) func(t *testing.T, e *env, 
 		if len(r.Points) != points || r.Download != download || r.Upload != upload || d != download || u != upload {
 			t.Errorf("series of %d points, totals %d/%d, points sum to %d/%d; want %d points, %d/%d", len(r.Points), r.Download, r.Upload, d, u,
 				points, download, upload)
+		}
+	}
+}
+
+func wantMembership(user, org int64, users ...int64) func(t *testing.T, e *env, body []byte) {
+	return func(t *testing.T, e *env, body []byte) {
+		var r struct {
+			UserID         int64   `json:"user_id"`
+			OrganizationID int64   `json:"organization_id"`
+			Users          []int64 `json:"users"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil || r.UserID != user || r.OrganizationID != org || !slices.Equal(r.Users, users) {
+			t.Errorf("membership %s, want user %d in organization %d of users %v (%v)", body, user, org, users, err)
+		}
+	}
+}
+
+func wantCredit(prepaid bool, balance, credit string, canCreate bool, topUps int) func(t *testing.T, e *env, body []byte) {
+	return func(t *testing.T, e *env, body []byte) {
+		var r struct {
+			Prepaid           bool   `json:"prepaid"`
+			Balance           string `json:"balance"`
+			Credit            string `json:"credit"`
+			CanCreateInstance bool   `json:"can_create_instance"`
+			TopUps            []any  `json:"top_ups"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil || r.Prepaid != prepaid || r.Balance != balance || r.Credit != credit ||
+			r.CanCreateInstance != canCreate || len(r.TopUps) != topUps {
+			t.Errorf("credit %s; want prepaid %v, balance %s, credit %s, can_create_instance %v, %d top-ups (%v)", body, prepaid, balance, credit,
+				canCreate, topUps, err)
 		}
 	}
 }

@@ -5,9 +5,10 @@
 // per-key rate limit. It is a thin adapter over package service: it parses queries,
 // calls the service and writes the wire format; it holds no SQL and no rating rule.
 //
-// A Hyperstack organization is, until organizations are stored, the user itself
-// (service.OrganizationOf). A customer's key sees its organization's resources; a key
-// with utilization_reports_read sees every organization's.
+// A Hyperstack organization is cloudmeter's: each user belongs to one, its own id unless
+// an administrator put it in another (service.SetOrganization). A customer's key sees its
+// organization's resources and prepaid credit; a key with utilization_reports_read sees
+// every organization's.
 package hyperstack
 
 import (
@@ -86,6 +87,7 @@ func (a *api) routes() []route {
 		{b + "virtual-machine/{id}/billing-events", a.vmEvents},
 		{b + "virtual-machine/{id}/sub-resource/graph", a.vmSubResources},
 		{b + "volume/{id}/billing-events", a.volumeEvents},
+		{"GET " + CreditPath, a.credit},
 		{"GET " + PricebookPath, a.pricebook},
 	}
 }

@@ -18,20 +18,6 @@ import (
 	"github.com/cloudmeter/cloudmeter/report"
 )
 
-// OrganizationOf returns the organization a user belongs to. Until organizations are
-// stored, every user is an organization of its own, whose id is the user's id; this is
-// the one place that changes when they are.
-//
-// Errors: none today (KindUnavailable once it reads the store).
-func (s *Service) OrganizationOf(ctx context.Context, userID int64) (int64, error) {
-	return userID, nil
-}
-
-// usersOf returns the users of an organization (see OrganizationOf).
-func (s *Service) usersOf(ctx context.Context, orgID int64) ([]int64, error) {
-	return []int64{orgID}, nil
-}
-
 // OrgScope is whose usage a caller of an organization-level API sees.
 type OrgScope struct {
 	// OrgID is the caller's own organization.
@@ -58,42 +44,18 @@ func (sc OrgScope) Sees(user int64) bool {
 // utilization_reports_read; KindNotFound about SubjectUser for an organization with no
 // users.
 func (s *Service) Scope(ctx context.Context, key cloudmeter.APIKey, org int64) (OrgScope, error) {
-	own, err := s.OrganizationOf(ctx, key.UserID)
-	if err != nil {
-		return OrgScope{}, err
+	if org == 0 && key.Has(cloudmeter.PermUtilizationReportsRead) {
+		own, err := s.organizationOf(ctx, key.UserID)
+		return OrgScope{OrgID: own, All: true}, err
 	}
-	sc := OrgScope{OrgID: own}
-	switch {
-	case org < 0:
-		return sc, cloudmeter.Errorf(cloudmeter.KindInvalid, "organization_id: %d must be an organization id above 0", org)
-	case org == 0 && key.Has(cloudmeter.PermUtilizationReportsRead):
-		sc.All = true
-		return sc, nil
-	case org == 0:
+	own, users, err := s.orgAccess(ctx, key, org)
+	if err != nil {
+		return OrgScope{OrgID: own}, err
+	}
+	if org == 0 {
 		org = own
-	case org != own && !key.Has(cloudmeter.PermUtilizationReportsRead):
-		return sc, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may read only organization %d's billing: reading organization %d needs the %s permission",
-			own, org, cloudmeter.PermUtilizationReportsRead)
 	}
-	users, err := s.usersOf(ctx, org)
-	if err != nil {
-		return sc, err
-	}
-	if org != own {
-		found := false
-		for _, u := range users {
-			ok, err := s.store.UserExists(ctx, u)
-			if err != nil {
-				return sc, err
-			}
-			found = found || ok
-		}
-		if !found {
-			return sc, cloudmeter.Errorf(cloudmeter.KindNotFound, "organization %d not found", org).About(cloudmeter.SubjectUser)
-		}
-	}
-	sc.Asked, sc.Users = org, users
-	return sc, nil
+	return OrgScope{OrgID: own, Asked: org, Users: users}, nil
 }
 
 // UsageQuery asks for the priced usage of the resources of some types in a caller's
@@ -247,8 +209,13 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 			}
 		}
 		for _, u := range sc.Users {
+			// The record limit bounds the organization's answer, not each user's.
+			left := s.limits.MaxReportRecords - len(spans)
 			got, err := s.store.Spans(ctx, cloudmeter.SpanQuery{UserID: u, From: q.Start, To: q.End, InfrastructureIDs: ids,
-				MaxSpans: s.limits.MaxReportRecords})
+				MaxSpans: max(left, 1)})
+			if err == nil && len(got) > left {
+				err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold more than %d usage records", s.limits.MaxReportRecords)
+			}
 			if err != nil {
 				return nil, s.tooLarge(err)
 			}
@@ -374,7 +341,7 @@ func (s *Service) resourceUsage(ctx context.Context, spans []cloudmeter.Span, en
 	org, ok := orgs[r.UserID]
 	if !ok {
 		var err error
-		if org, err = s.OrganizationOf(ctx, r.UserID); err != nil {
+		if org, err = s.organizationOf(ctx, r.UserID); err != nil {
 			return ResourceUsage{}, err
 		}
 		orgs[r.UserID] = org
@@ -450,7 +417,7 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 	if err != nil {
 		return nil, err
 	}
-	org, err := s.OrganizationOf(ctx, res.UserID)
+	org, err := s.organizationOf(ctx, res.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
+	"github.com/cloudmeter/cloudmeter/pricebook"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/report"
 )
@@ -92,19 +93,29 @@ func (s *Service) Utilization(ctx context.Context, key cloudmeter.APIKey, req Re
 	if err != nil {
 		return nil, err
 	}
+	u, err := s.utilization(ctx, req, infras, book, now, s.limits.MaxReportRecords)
+	return u, s.tooLarge(err)
+}
+
+// utilization prices a user's usage over req's window, clipped to now, with book: the
+// records of its spans, then the network report of its waypoints. It reads at most
+// maxRecords usage records (KindTooLarge past them). It checks nothing of req: the caller
+// did.
+func (s *Service) utilization(ctx context.Context, req ReportRequest, infras []cloudmeter.Infrastructure, book *pricebook.Book, now int64,
+	maxRecords int) (*report.Utilization, error) {
 	spans, err := s.store.Spans(ctx, cloudmeter.SpanQuery{UserID: req.UserID, From: req.Start, To: req.End,
-		InfrastructureIDs: req.InfrastructureIDs, Datacenters: req.Datacenters, MaxSpans: s.limits.MaxReportRecords})
+		InfrastructureIDs: req.InfrastructureIDs, Datacenters: req.Datacenters, MaxSpans: maxRecords})
 	if err != nil {
-		return nil, s.tooLarge(err)
+		return nil, err
 	}
 	pricer := rating.NewPricer(book)
 	u, err := report.Build(req.UserID, spans, infras, pricer, req.Start, req.End, now)
-	if err == nil && len(u.Records) > s.limits.MaxReportRecords {
+	if err == nil && len(u.Records) > maxRecords {
 		// Price changes split spans into more records than the store counted.
-		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold %d usage records, more than %d", len(u.Records), s.limits.MaxReportRecords)
+		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold %d usage records, more than %d", len(u.Records), maxRecords)
 	}
 	if err != nil || !report.Waypoints(spans) {
-		return u, s.tooLarge(err)
+		return u, err
 	}
 	// The network report: traffic summed per piece of the window between price changes.
 	to := min(req.End, now)
