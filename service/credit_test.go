@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,11 @@ type creditEnv struct {
 
 func newCreditEnv(t *testing.T, start int64) *creditEnv {
 	t.Helper()
+	return newCreditEnvWith(t, start, service.Limits{})
+}
+
+func newCreditEnvWith(t *testing.T, start int64, limits service.Limits) *creditEnv {
+	t.Helper()
 	ctx := context.Background()
 	st, err := storeopen.Open(ctx, t.TempDir(), "")
 	if err != nil {
@@ -30,7 +36,7 @@ func newCreditEnv(t *testing.T, start int64) *creditEnv {
 	t.Cleanup(func() { st.Close() })
 	e := &creditEnv{}
 	e.now.Store(start)
-	e.svc = service.New(st, service.Options{Now: func() time.Time { return time.Unix(e.now.Load(), 0) }})
+	e.svc = service.New(st, service.Options{Now: func() time.Time { return time.Unix(e.now.Load(), 0) }, Limits: limits})
 	if _, err := e.svc.PutPrices(ctx, service.SystemKey, []byte(`{"currency": "GBP", "entries": [
 		{"resource_type": "instance", "price": "0.36", "unit": "item", "period_seconds": 3600},
 		{"resource_type": "instance", "user_id": 8, "price": "0.72", "unit": "item", "period_seconds": 3600}]}`)); err != nil {
@@ -177,4 +183,51 @@ func TestCreditSpendsFromTheFirstTopUp(t *testing.T) {
 	if _, err := e.svc.Credit(ctx, key, 8, false); cloudmeter.KindOf(err) != cloudmeter.KindForbidden {
 		t.Errorf("a customer reading another organization's credit: %v, want forbidden", err)
 	}
+}
+
+// TestCreditSpendIsBounded: the spend reads at most the report record limit over the
+// whole organization, and so does the organization's Hyperstack usage: past it, both are
+// refused as too large, naming the limit, whichever users hold the records.
+func TestCreditSpendIsBounded(t *testing.T) {
+	ctx := context.Background()
+	const t0 = 1767225600
+	e := newCreditEnvWith(t, t0, service.Limits{MaxReportRecords: 3})
+	e.provision(t, 1, 7, t0-86400)
+	e.provision(t, 2, 7, t0-86400)
+	e.provision(t, 3, 8, t0-86400)
+	if _, err := e.svc.SetOrganization(ctx, service.SystemKey, 8, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetCreditSettings(ctx, service.SystemKey, 7, 0, t0-86400); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.svc.Credit(ctx, service.SystemKey, 7, false); err != nil || v.Spend != 86401*10000*2+86401*20000 {
+		t.Fatalf("three records: %+v, %v; want a day and a second of three instances (user 8 at 0.72 an hour)", v, err)
+	}
+	e.provision(t, 4, 8, t0-86400)
+	_, err := e.svc.Credit(ctx, service.SystemKey, 7, false)
+	if cloudmeter.KindOf(err) != cloudmeter.KindTooLarge || !strings.Contains(cloudmeter.MessageOf(err), "--max-report-records") {
+		t.Errorf("four records over a limit of three: %v; want too large, naming --max-report-records", err)
+	}
+	key, err := e.svc.AuthenticateKey(ctx, mustKey(t, e, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Usage(ctx, key, service.UsageQuery{Types: []cloudmeter.ResourceType{cloudmeter.ResourceInstance}, Unbounded: true})
+	if cloudmeter.KindOf(err) != cloudmeter.KindTooLarge {
+		t.Errorf("the organization's usage of four records over a limit of three: %v; want too large", err)
+	}
+	// A later spend start reads fewer records: here, none.
+	if v, err := e.svc.SetCreditSettings(ctx, service.SystemKey, 7, 0, t0+1); err != nil || v.Spend != 0 {
+		t.Errorf("spend from after now: %+v, %v", v, err)
+	}
+}
+
+func mustKey(t *testing.T, e *creditEnv, user int64) string {
+	t.Helper()
+	plain, _, err := e.svc.CreateKey(context.Background(), service.SystemKey, user, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
 }
