@@ -57,15 +57,24 @@ func (s *Service) orgAccess(ctx context.Context, key cloudmeter.APIKey, org int6
 	if org == 0 {
 		org = own
 	}
+	if org <= 0 {
+		// The command line's caller has no user, and so no organization of its own.
+		return own, nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "organization_id: this caller has no organization of its own: name one above 0")
+	}
 	if org != own && !key.Has(cloudmeter.PermUtilizationReportsRead) {
 		return own, nil, cloudmeter.Errorf(cloudmeter.KindForbidden, "this API key may read only organization %d's billing: reading organization %d needs the %s permission",
 			own, org, cloudmeter.PermUtilizationReportsRead)
+	}
+	if org == own {
+		// The key's own: known, since the key's user is in it.
+		users, err = s.store.OrganizationUsers(ctx, org)
+		return own, users, err
 	}
 	users, known, err := s.usersOf(ctx, org)
 	if err != nil {
 		return own, nil, err
 	}
-	if org != own && !known {
+	if !known {
 		return own, nil, organizationNotFound(org)
 	}
 	return own, users, nil
