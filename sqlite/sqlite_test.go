@@ -2,12 +2,17 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/internal/storetest"
+	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/service"
 	"github.com/cloudmeter/cloudmeter/sqlite"
 )
@@ -76,4 +81,81 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("Open(a file) = %v, want unavailable", err)
 		}
 	})
+}
+
+// Reads run beside the writer: while the writer lock is held and a write transaction is
+// open, seven reads at once (every connection but the writer's) each read the committed
+// state, none of the uncommitted write, without waiting for the writer. Every
+// connection maps the database file (mmap_size).
+func TestReadsBesideTheWriter(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound on a hang, not a timing
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := ledger.DecodeBatch("application/cloudevents-batch+json", demo.Cloud(1, 20, demo.Month)[0].JSON, ledger.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := service.New(st, service.Options{}).Ingest(ctx, service.SystemKey, evs); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE user_id = 1`).Scan(&stored); err != nil || stored != 20 {
+		t.Fatalf("%d resources stored (%v); want 20", stored, err)
+	}
+
+	release, err := st.HoldWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	tx, err := st.DB().BeginTx(ctx, nil) // BEGIN IMMEDIATE: SQLite's write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE user_id = 1`); err != nil {
+		t.Fatal(err)
+	}
+
+	const readers = 7 // every connection of the store but the writer's
+	var wg, open sync.WaitGroup
+	open.Add(readers)
+	errs := make(chan error, readers)
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := st.DB().Conn(ctx)
+			if err != nil {
+				open.Done()
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			open.Done()
+			open.Wait() // all seven connections are out of the pool at once
+			var n int
+			var mmap int64
+			if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE user_id = 1`).Scan(&n); err != nil {
+				errs <- err
+				return
+			}
+			if err := conn.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&mmap); err != nil {
+				errs <- err
+				return
+			}
+			if n != stored || mmap < 1<<30 {
+				errs <- fmt.Errorf("a reader beside the writer saw %d resources (want %d) and mmap_size %d", n, stored, mmap)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
