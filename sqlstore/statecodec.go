@@ -14,10 +14,11 @@ import (
 // sets are the row's columns; the value holds the rest:
 //
 //	version  byte (1)
-//	byte     flags: 1 an event was applied, 2 the delete was applied
-//	the last event applied: varint time, string type, string source, string id
+//	byte     flags: 1 an event was applied, 2 the delete was applied, 4 the span in
+//	         progress bills the view's state and attributes (not written again)
+//	the last event applied: varint time, byte type (eventTypes), string source, string id
 //	the view: string state, attributes (as in a span)
-//	the span in progress: varint start, string state, attributes, varint anomalies before it
+//	the span in progress: varint start, [string state, attributes,] varint anomalies before it
 //	uvarint  anomalies of the events before the last event's second
 //	uvarint  anomalies
 //
@@ -34,7 +35,22 @@ const stateCodecVersion = 1
 const (
 	flagApplied = 1 << iota
 	flagDeleted
+	flagSpanIsView
 )
+
+// eventTypes numbers the lifecycle event types in a state (0: none, or one this version
+// does not know).
+var eventTypes = []cloudmeter.EventType{"", cloudmeter.EventProvisioned, cloudmeter.EventChanged, cloudmeter.EventStopped,
+	cloudmeter.EventStarted, cloudmeter.EventDeleted, cloudmeter.EventTrafficMetered}
+
+func eventTypeCode(t cloudmeter.EventType) byte {
+	for i, k := range eventTypes {
+		if k == t {
+			return byte(i)
+		}
+	}
+	return 0
+}
 
 // encodeState encodes the state of a provisioned product.
 func encodeState(dst []byte, s *rating.State) []byte {
@@ -46,16 +62,22 @@ func encodeState(dst []byte, s *rating.State) []byte {
 	if s.Deleted {
 		flags |= flagDeleted
 	}
+	spanIsView := s.Span.State == s.Resource.State && sameAttributes(&s.Span.Attributes, &s.Resource.Attributes)
+	if spanIsView {
+		flags |= flagSpanIsView
+	}
 	dst = append(dst, flags)
 	dst = binary.AppendVarint(dst, s.Last.Time)
-	dst = appendString(dst, string(s.Last.Type))
+	dst = append(dst, eventTypeCode(s.Last.Type))
 	dst = appendString(dst, s.Last.Source)
 	dst = appendString(dst, s.Last.ID)
 	dst = appendString(dst, string(s.Resource.State))
 	dst = appendAttributes(dst, &s.Resource.Attributes)
 	dst = binary.AppendVarint(dst, s.Span.Start)
-	dst = appendString(dst, string(s.Span.State))
-	dst = appendAttributes(dst, &s.Span.Attributes)
+	if !spanIsView {
+		dst = appendString(dst, string(s.Span.State))
+		dst = appendAttributes(dst, &s.Span.Attributes)
+	}
 	dst = binary.AppendVarint(dst, int64(s.Span.AnomaliesBefore))
 	dst = binary.AppendUvarint(dst, uint64(s.SecondAnomalies))
 	dst = binary.AppendUvarint(dst, uint64(s.Anomalies))
@@ -73,15 +95,23 @@ func decodeState(b []byte, res cloudmeter.Resource) (rating.State, error) {
 	r.b = b[2:]
 	s.Applied, s.Deleted = b[1]&flagApplied != 0, b[1]&flagDeleted != 0
 	s.Last.Time = r.varint()
-	s.Last.Type = cloudmeter.EventType(r.string())
+	if c := r.byte(); int(c) < len(eventTypes) {
+		s.Last.Type = eventTypes[c]
+	} else {
+		r.err = errSpans
+	}
 	s.Last.Source = r.unique()
 	s.Last.ID = r.unique()
 	res.State = cloudmeter.State(r.string())
 	res.Attributes = r.attributes()
 	s.Resource = &res
 	s.Span.Start = r.varint()
-	s.Span.State = cloudmeter.State(r.string())
-	s.Span.Attributes = r.attributes()
+	if b[1]&flagSpanIsView != 0 {
+		s.Span.State, s.Span.Attributes = res.State, res.Attributes
+	} else {
+		s.Span.State = cloudmeter.State(r.string())
+		s.Span.Attributes = r.attributes()
+	}
 	s.Span.AnomaliesBefore = int(r.varint())
 	s.SecondAnomalies = int(r.uvarint())
 	s.Anomalies = int(r.uvarint())
@@ -128,4 +158,15 @@ func decodeCheckpoint(b []byte, start int64) (checkpoint, error) {
 		return c, fmt.Errorf("%w: checkpoint", r.err)
 	}
 	return c, nil
+}
+
+// sameAttributes compares attribute values, not pointers.
+func sameAttributes(a, b *cloudmeter.Attributes) bool {
+	eqInt := func(x, y *int64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	eqStr := func(x, y *string) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return eqInt(a.ServerTypeID, b.ServerTypeID) && eqStr(a.ServerTypeName, b.ServerTypeName) &&
+		eqInt(a.DriveSizeMBytes, b.DriveSizeMBytes) && eqInt(a.SharedDriveSizeMBytes, b.SharedDriveSizeMBytes) &&
+		eqStr(a.StorageType, b.StorageType) && eqStr(a.SubnetType, b.SubnetType) &&
+		eqInt(a.SubnetPrefixSize, b.SubnetPrefixSize) && eqInt(a.MeasurementPeriod, b.MeasurementPeriod) &&
+		eqInt(a.StoredGBytes, b.StoredGBytes)
 }
