@@ -89,6 +89,12 @@ type EventLedger interface {
 	// digest are counted as duplicates and not applied again. If any event's key is
 	// stored with another digest, or appears twice in the batch with different
 	// digests, nothing is stored and the conflicts are returned.
+	//
+	// With rating.Rate (what the service passes) a store may rate incrementally, with
+	// rating.Resume: from each product's stored rating state, or for a late event from
+	// a point before it, without reading the product's history; the result is what
+	// rating.Rate gives over all the product's events. Any other rate function rates
+	// each touched product from all its events.
 	AppendEvents(ctx context.Context, events []Event, rate RateFunc) (AppendResult, error)
 	// ProductEvents returns every stored event of a product, traffic samples included.
 	ProductEvents(ctx context.Context, productID int64) ([]Event, error)
