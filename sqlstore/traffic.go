@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -116,10 +115,8 @@ func (s *Store) regroup(ctx context.Context, tx *sql.Tx, product int64, w rating
 		w.Anchor, w.Anchor, w.Period, w.Period, w.Anchor, w.Anchor, w.Period, w.Period, product); err != nil {
 		return s.err(err)
 	}
-	for _, table := range []string{"traffic_periods", "traffic_days"} {
-		if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+table+` WHERE product_id = ?`), product); err != nil {
-			return s.err(err)
-		}
+	if err := s.deleteTotals(ctx, tx, product); err != nil {
+		return err
 	}
 	// The totals are summed in Go, checked: a regrouping that would take a total past
 	// 2^63-1 bytes is refused like a batch of samples that would.
@@ -349,7 +346,10 @@ func (s *Store) appendSamples(ctx context.Context, tx *sql.Tx, events []cloudmet
 	if err := s.upsertChecked(ctx, tx, periodTotals, deltas); err != nil {
 		return err
 	}
-	return s.upsertChecked(ctx, tx, dayTotals, days)
+	if err := s.upsertChecked(ctx, tx, dayTotals, days); err != nil {
+		return err
+	}
+	return s.addMonths(ctx, tx, days)
 }
 
 // noPeriod marks the stored reading that only precedes the batch's readings.
@@ -493,7 +493,55 @@ var (
 		cols: 6}
 	upsertPeriods = totalsStatement("traffic_periods", "period_start")
 	upsertDays    = totalsStatement("traffic_days", "day_start")
+	// A month total is kept in two columns, bytes_hi * 2^32 + bytes_lo with bytes_lo in
+	// [0, 2^32): the sum of 31 day totals of up to 2^63-1 bytes fits, so the upsert never
+	// refuses a row (the limit is per period and per day, rating.md "Limits"), and a read
+	// that sums more than 2^63-1 bytes is refused as for days. The carry of the low
+	// halves goes to the high one in the upsert itself.
+	upsertMonths = rowsStatement{head: `INSERT INTO traffic_months (product_id, direction, month_start, bytes_hi, bytes_lo, samples) VALUES `,
+		tail: ` ON CONFLICT (product_id, direction, month_start) DO UPDATE SET
+			bytes_hi = traffic_months.bytes_hi + excluded.bytes_hi + ((traffic_months.bytes_lo + excluded.bytes_lo) >> 32),
+			bytes_lo = (traffic_months.bytes_lo + excluded.bytes_lo) & 4294967295, samples = traffic_months.samples + excluded.samples`,
+		cols: 6}
 )
+
+// monthSumSQL sums the month totals of a read, as sumBytes does: high and low halves.
+const monthSumSQL = "SUM(t.bytes_hi), SUM(t.bytes_lo)"
+
+// monthDelta is a change to a month total, in the halves of its columns: hi * 2^32 + lo.
+type monthDelta struct{ hi, lo, samples int64 }
+
+// addMonths adds the changes of day totals to the month totals that hold them.
+func (s *Store) addMonths(ctx context.Context, tx *sql.Tx, days map[trafficKey]trafficDelta) error {
+	months := map[trafficKey]monthDelta{}
+	for k, d := range days {
+		mk := trafficKey{k.product, k.dir, monthStart(k.start)}
+		m := months[mk]
+		// d.bytes = (d.bytes >> 32) * 2^32 + (d.bytes & (2^32-1)), the low part in [0, 2^32):
+		// at most 31 days a month, so neither part can overflow.
+		m.hi += d.bytes >> 32
+		m.lo += d.bytes & 0xFFFFFFFF
+		m.samples += d.samples
+		months[mk] = m
+	}
+	ks := sortedTrafficKeys(months)
+	args := make([]any, 0, len(ks)*upsertMonths.cols)
+	for _, k := range ks {
+		m := months[k]
+		args = append(args, k.product, string(k.dir), k.start, m.hi+(m.lo>>32), m.lo&0xFFFFFFFF, m.samples)
+	}
+	return s.execRows(ctx, tx, upsertMonths, args)
+}
+
+// deleteTotals deletes the period, day and month totals of a waypoint.
+func (s *Store) deleteTotals(ctx context.Context, tx *sql.Tx, product int64) error {
+	for _, tt := range trafficTables {
+		if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+tt.name+` WHERE product_id = ?`), product); err != nil {
+			return s.err(err)
+		}
+	}
+	return nil
+}
 
 func cmpInt(a, b int64) int {
 	switch {
@@ -540,9 +588,9 @@ func (s *Store) TrafficPeriods(ctx context.Context, productID int64) ([]cloudmet
 }
 
 // TrafficSums sums the billed traffic of a user's waypoints per direction over the
-// periods that start within [q.From, q.To], split at q.Cuts. Whole UTC days inside one
-// piece are read from the day totals; the days a window edge or a cut falls inside are
-// read period by period.
+// periods that start within [q.From, q.To], split at q.Cuts. Whole UTC months inside one
+// piece are read from the month totals, whole days left from the day totals, and the
+// days a window edge or a cut falls inside period by period (planTraffic).
 func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]cloudmeter.TrafficSum, error) {
 	if q.To < q.From {
 		return nil, nil
@@ -553,87 +601,49 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			cuts = append(cuts, c)
 		}
 	}
-	// piece is the CASE expression numbering the piece of a start column.
-	piece := func(col string) (string, []any) {
-		if len(cuts) == 0 {
-			return "0", nil
-		}
-		var b strings.Builder
-		args := make([]any, 0, len(cuts))
-		b.WriteString("CASE")
-		for i, c := range cuts {
-			b.WriteString(" WHEN " + col + " < ? THEN " + strconv.Itoa(i))
-			args = append(args, c)
-		}
-		b.WriteString(" ELSE " + strconv.Itoa(len(cuts)) + " END")
-		return b.String(), args
-	}
-	// Days cut by an edge or a cut are read period by period.
-	cutDays := map[int64]bool{}
-	for _, b := range append([]int64{q.From, q.To + 1}, cuts...) {
-		if b%daySeconds != 0 {
-			cutDays[dayOf(b)] = true
-		}
-	}
-	firstWhole := dayOf(q.From)
-	if q.From%daySeconds != 0 {
-		firstWhole += daySeconds
-	}
-	lastWhole := dayOf(q.To+1) - daySeconds // the last day that ends by q.To
-
-	// A query holds {sum} where the sum of t.bytes goes (sumSQL).
+	// One query per level and up to chunk ranges: the ranges are a table of constants
+	// (lo, hi, piece) joined between the user's waypoints and the totals, so that each
+	// waypoint and direction reads each range with one index lookup on the totals' key
+	// (product_id, direction, start).
 	type sumQuery struct {
 		query string
 		args  []any
-		tt    totalsTable
+		level trafficLevel
 	}
 	var queries []sumQuery
-	if firstWhole <= lastWhole {
-		expr, pargs := piece("t.day_start")
-		query := `SELECT t.product_id, t.direction, ` + expr + `, {sum} FROM traffic_waypoints w JOIN traffic_days t ON t.product_id = w.product_id
-			WHERE w.user_id = ? AND t.day_start >= ? AND t.day_start <= ?`
-		args := append(pargs, q.UserID, firstWhole, lastWhole)
-		var skip []int64
-		for d := range cutDays {
-			if d >= firstWhole && d <= lastWhole {
-				skip = append(skip, d)
-			}
+	reads := planTraffic(q.From, q.To, cuts)
+	for start := 0; start < len(reads); {
+		end := start + 1
+		for end < len(reads) && end-start < chunk && reads[end].level == reads[start].level {
+			end++
 		}
-		if len(skip) > 0 {
-			query += ` AND t.day_start NOT IN ` + inList(len(skip))
-			args = append(args, anyInts(skip)...)
-		}
-		query += ` GROUP BY 1, 2, 3` // by position: the piece expression holds placeholders
-		queries = append(queries, sumQuery{query, args, dayTotals})
-	}
-	// Periods of the cut days, within the window.
-	days := make([]int64, 0, len(cutDays))
-	for d := range cutDays {
-		days = append(days, d)
-	}
-	slices.Sort(days)
-	for start := 0; start < len(days); start += chunk {
-		part := days[start:min(start+chunk, len(days))]
-		expr, pargs := piece("t.period_start")
-		var cond strings.Builder
-		args := append([]any(nil), pargs...)
-		args = append(args, q.UserID, q.From, q.To)
-		for i, d := range part {
+		part := reads[start:end]
+		level := part[0].level
+		var ranges strings.Builder
+		args := make([]any, 0, 3*len(part)+1)
+		for i, r := range part {
 			if i > 0 {
-				cond.WriteString(" OR ")
+				ranges.WriteString(" UNION ALL ")
 			}
-			cond.WriteString("(t.period_start >= ? AND t.period_start < ?)")
-			args = append(args, d, d+daySeconds)
+			ranges.WriteString("SELECT CAST(? AS BIGINT) AS lo, CAST(? AS BIGINT) AS hi, CAST(? AS BIGINT) AS piece")
+			args = append(args, r.lo, r.hi, r.piece)
 		}
-		queries = append(queries, sumQuery{`SELECT t.product_id, t.direction, ` + expr + `, {sum} FROM traffic_waypoints w JOIN traffic_periods t ON t.product_id = w.product_id
-			WHERE w.user_id = ? AND t.period_start >= ? AND t.period_start <= ? AND (` + cond.String() + `)
-			GROUP BY 1, 2, 3`, args, periodTotals})
+		args = append(args, q.UserID)
+		table, col := trafficTables[level].name, trafficTables[level].start
+		queries = append(queries, sumQuery{`SELECT t.product_id, t.direction, r.piece, {sum} FROM traffic_waypoints w CROSS JOIN (` + ranges.String() + `) r
+			JOIN ` + table + ` t ON t.product_id = w.product_id AND t.direction IN ` + directionList + ` AND t.` + col + ` >= r.lo AND t.` + col + ` <= r.hi
+			WHERE w.user_id = ? GROUP BY 1, 2, 3`, args, level}) // by position: the piece is a column of r
+		start = end
 	}
 
 	window := "the traffic of its measurement periods starting from " + cloudmeter.FormatTime(q.From) + " to " + cloudmeter.FormatTime(q.To)
 	// run adds the sums of one query to sums, checked.
 	run := func(sq sumQuery, halved bool, sums map[trafficKey]int64) error {
-		rows, err := s.db.QueryContext(ctx, s.rb(strings.Replace(sq.query, "{sum}", sumSQL("t.bytes", halved), 1)), sq.args...)
+		sum := sumSQL("t.bytes", halved)
+		if sq.level == levelMonths {
+			sum, halved = monthSumSQL, true
+		}
+		rows, err := s.db.QueryContext(ctx, s.rb(strings.Replace(sq.query, "{sum}", sum, 1)), sq.args...)
 		if err != nil {
 			return s.err(err)
 		}
@@ -648,7 +658,7 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			k.dir = cloudmeter.Direction(dir)
 			bytes, state := v.get()
 			if state == valueNotInteger {
-				return s.firstNotInteger(ctx, sq.tt, k.product, k.dir)
+				return s.firstNotInteger(ctx, trafficTables[sq.level], k.product, k.dir)
 			}
 			ok := state == valueInteger
 			if ok {
@@ -689,6 +699,20 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 	})
 	return out, nil
 }
+
+// directionList is the SQL list of the directions: with it, a read of totals names the
+// whole key prefix (product_id, direction) and seeks its range of starts instead of
+// scanning the waypoint's whole history.
+var directionList = func() string {
+	var b strings.Builder
+	for i, d := range cloudmeter.Directions {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + string(d) + "'")
+	}
+	return "(" + b.String() + ")"
+}()
 
 // TrafficSeries sums one waypoint's samples by bucket of their own time.
 func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQuery) ([]cloudmeter.TrafficPoint, error) {

@@ -144,15 +144,25 @@ func (iv *intValue) parse(s string) {
 var (
 	periodTotals = totalsTable{name: "traffic_periods", start: "period_start"}
 	dayTotals    = totalsTable{name: "traffic_days", start: "day_start", day: true}
+	// monthTotals holds its bytes in two columns (upsertMonths), never refused and never
+	// a REAL: only reads name it.
+	monthTotals = totalsTable{name: "traffic_months", start: "month_start", month: true}
+	// trafficTables is the table of each level (trafficplan.go).
+	trafficTables = [...]totalsTable{levelMonths: monthTotals, levelDays: dayTotals, levelPeriods: periodTotals}
 )
 
 type totalsTable struct {
 	name, start string
 	day         bool // rows are UTC days, not measurement periods
+	month       bool // rows are UTC months
 }
 
 // what names a total of the table for messages.
 func (tt totalsTable) what(k trafficKey) string {
+	if tt.month {
+		return fmt.Sprintf("waypoint %d (product_id), %s: the traffic of its measurement periods starting in the UTC month %s",
+			k.product, k.dir, time.Unix(k.start, 0).UTC().Format("2006-01"))
+	}
 	if tt.day {
 		return fmt.Sprintf("waypoint %d (product_id), %s: the traffic of its measurement periods starting on the UTC day %s",
 			k.product, k.dir, time.Unix(k.start, 0).UTC().Format(time.DateOnly))
@@ -319,7 +329,10 @@ func (s *Store) writeTotals(ctx context.Context, tx *sql.Tx, product int64, w ra
 	if err := s.upsertChecked(ctx, tx, periodTotals, periods); err != nil {
 		return err
 	}
-	return s.upsertChecked(ctx, tx, dayTotals, days)
+	if err := s.upsertChecked(ctx, tx, dayTotals, days); err != nil {
+		return err
+	}
+	return s.addMonths(ctx, tx, days)
 }
 
 // TrafficRepair is a waypoint whose traffic totals RepairTraffic rebuilt.
@@ -465,10 +478,8 @@ func (s *Store) rebuildTraffic(ctx context.Context, product int64) error {
 			}
 		}
 	}
-	for _, table := range []string{"traffic_periods", "traffic_days"} {
-		if _, err := tx.ExecContext(ctx, s.rb(`DELETE FROM `+table+` WHERE product_id = ?`), product); err != nil {
-			return s.err(err)
-		}
+	if err := s.deleteTotals(ctx, tx, product); err != nil {
+		return err
 	}
 	if err := s.writeTotals(ctx, tx, product, w); err != nil {
 		return err
