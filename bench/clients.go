@@ -51,10 +51,11 @@ func (r ScaleResult) Round(i int) float64 { return r.Runs[i].PerSecond() }
 
 // IngestScaling measures the ingest of batches on the PostgreSQL server at serverURL
 // (whose user may create databases) at each of scales, rounds times. A round measures
-// every scale once, in the order given, each on a fresh database that FreshDatabase
-// creates and that is dropped afterwards: the scales of one round run minutes apart at
-// most, so a machine whose speed drifts (other work starting or ending) weighs on all of
-// them alike, and the ratios of one round mean more than any figure alone. tmp holds the
+// every scale once, each on a fresh database that FreshDatabase creates and that is
+// dropped afterwards, round 1 in the order given and each next round beginning one
+// scale further on: the scales of one round run minutes apart at most, so a machine
+// whose speed drifts (other work starting or ending) weighs on all of them alike, and
+// the ratios of one round mean more than any figure alone. tmp holds the
 // servers' data directories. progress, when set, is called before each measurement
 // and returns what is called with the events of each answered batch (or nil).
 func IngestScaling(ctx context.Context, serverURL, tmp string, batches []demo.Batch, scales []Scale, rounds int,
@@ -64,7 +65,9 @@ func IngestScaling(ctx context.Context, serverURL, tmp string, batches []demo.Ba
 		out[i].Scale = s
 	}
 	for round := 1; round <= max(rounds, 1); round++ {
-		for i, s := range scales {
+		for k := range scales {
+			i := (k + round - 1) % len(scales) // each round begins one scale further on
+			s := scales[i]
 			u, drop, err := FreshDatabase(ctx, serverURL)
 			if err != nil {
 				return out, err

@@ -47,11 +47,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 	if s.d.OneWriter() {
 		return s.appendGrouped(ctx, events, rate)
 	}
-	leave, err := s.enterProducts(ctx, events) // locks.go
-	if err != nil {
-		return cloudmeter.AppendResult{}, err
-	}
-	defer leave()
+	ctx = s.gated(ctx, events) // locks.go
 	for attempt := 1; ; attempt++ {
 		res, err := s.appendAlone(ctx, events, rate)
 		if err == nil || attempt == 5 || !s.d.Retryable(err) {
@@ -62,6 +58,11 @@ func (s *Store) AppendEvents(ctx context.Context, events []cloudmeter.Event, rat
 
 // appendAlone stores one batch in a transaction of its own.
 func (s *Store) appendAlone(ctx context.Context, events []cloudmeter.Event, rate cloudmeter.RateFunc) (cloudmeter.AppendResult, error) {
+	leave, err := enterGate(ctx) // locks.go
+	if err != nil {
+		return cloudmeter.AppendResult{}, err
+	}
+	defer leave()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return cloudmeter.AppendResult{}, s.err(err)
@@ -199,7 +200,7 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []cloudmete
 		res.Rated = append(res.Rated, pid)
 	}
 	if gens != nil {
-		if err := s.lockRated(ctx, tx, gens, res.Rated, ratings, map[int64]bool{}, rt.again(writes)); err != nil {
+		if err := s.lockRated(ctx, tx, gens, res.Rated, rt.rerateMoved(ctx, res.Rated, touched, writes, ratings)); err != nil {
 			return res, err
 		}
 	}

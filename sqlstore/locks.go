@@ -109,15 +109,16 @@ func scanGenerations(rows *sql.Rows, into generations) error {
 	return rows.Err()
 }
 
-// lockRated locks the batch's products, whose generations were read as read, and rates
-// again, from their events as stored now (this transaction's own included), the rated
-// products that another transaction wrote since: rated[i] is rated by ratings[i]. A
-// product rated again is no longer fresh (the other transaction may have given it rows).
-func (s *Store) lockRated(ctx context.Context, tx *sql.Tx, read generations, rated []int64, ratings []cloudmeter.Rating,
-	fresh map[int64]bool, rate cloudmeter.RateFunc) error {
+// lockRated locks the batch's products, whose generations were read as read, and calls
+// rerate with those of rated (in ascending order) that another transaction wrote since
+// they were read: their ratings must be made again from what is stored now.
+func (s *Store) lockRated(ctx context.Context, tx *sql.Tx, read generations, rated []int64, rerate func(moved []int64) error) error {
 	locked, err := s.lockGenerations(ctx, tx, keys(read))
 	if err != nil {
 		return err
+	}
+	if t, ok := ctx.Value(ticketKey{}).(*ticket); ok {
+		t.locked() // the next batch of these products may begin (gate, below)
 	}
 	var moved []int64
 	for _, p := range rated {
@@ -128,17 +129,49 @@ func (s *Store) lockRated(ctx context.Context, tx *sql.Tx, read generations, rat
 	if len(moved) == 0 {
 		return nil
 	}
-	evs, err := s.loadEvents(ctx, tx, moved)
-	if err != nil {
-		return err
-	}
-	for i, p := range rated {
-		if locked[p] != read[p]+1 {
-			ratings[i] = rate(p, evs[p])
-			delete(fresh, p)
+	return rerate(moved)
+}
+
+// rerateMoved returns the function lockRated calls with the products another transaction
+// wrote between the batch's reading and locking them. It rates each again from what is
+// stored now, as the first rating did: from the product's stored state, read again, with
+// the batch's events (news), or from all its stored events (the batch's included) when
+// it has no state or the rate function is not rating.Rate; and it replaces the product's
+// write and rating (rated, writes and ratings are in product order, one per rated
+// product).
+func (r *rater) rerateMoved(ctx context.Context, rated []int64, news map[int64][]cloudmeter.Event, writes []productWrite,
+	ratings []cloudmeter.Rating) func(moved []int64) error {
+	return func(moved []int64) error {
+		again := &rater{s: r.s, tx: r.tx, rate: r.rate, incremental: r.incremental, existing: map[int64][]cloudmeter.Event{}}
+		if r.incremental {
+			var err error
+			if again.rows, err = r.s.loadRows(ctx, r.tx, moved); err != nil {
+				return err
+			}
 		}
+		var replay []int64
+		for _, p := range moved {
+			if row := again.rows[p]; row == nil || row.state == nil {
+				replay = append(replay, p)
+			}
+		}
+		stored, err := r.s.loadEvents(ctx, r.tx, replay)
+		if err != nil {
+			return err
+		}
+		for _, p := range moved {
+			i, found := slices.BinarySearch(rated, p)
+			if !found {
+				continue
+			}
+			if row := again.rows[p]; row == nil || row.state == nil {
+				writes[i], ratings[i] = again.rateAll(p, stored[p])
+			} else if writes[i], ratings[i], err = again.product(ctx, p, news[p]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
 // insertOrder returns the batch's events to insert (indexes into events) in key order on
@@ -155,101 +188,136 @@ func (s *Store) insertOrder(events []cloudmeter.Event, candidates []int) []int {
 	return out
 }
 
-// gate admits a store's ingest transactions so that those running at once in this
-// process share no product: a batch that shares one with a running or an earlier waiting
-// batch waits, holding no connection and no lock, until they are done. Batches of one
-// process then never wait on each other in the database, where a waiting transaction
-// holds the locks it took so far and every transaction behind it waits too; batches of
-// other processes still meet at the locks above.
+// gate admits a store's ingest transactions so that, for each product, at most one
+// transaction of this process that has not yet locked its products rates it: a batch
+// that shares a product with one still before its locks (or with an earlier waiting
+// batch) waits, holding no connection and no lock, until that one holds its locks. So
+// batches of one process that share products form a pipeline of two: one writes and
+// commits under its locks while the next reads and rates, and waits in the database only
+// for the first one's commit, never behind a chain of batches that each hold part of
+// their locks while waiting for the next. Batches of other processes still meet at the
+// locks above.
 type gate struct {
-	mu      sync.Mutex
-	busy    map[int64]bool // the products of the admitted batches
-	waiting []*gateEntry   // in arrival order
+	mu       sync.Mutex
+	unlocked map[int64]bool // the products of the admitted batches that do not hold their locks yet
+	waiting  []*ticket      // in arrival order
 }
 
-type gateEntry struct {
+// ticket is one batch's passage through the gate.
+type ticket struct {
+	g        *gate
 	products []int64
 	admitted chan struct{}
+	unlocked bool // admitted and not yet holding its locks
 }
 
-// enterProducts waits until the batch of events may run (see gate) and returns the
-// function that lets the next ones in; at once on an engine that does not lock products.
-func (s *Store) enterProducts(ctx context.Context, events []cloudmeter.Event) (leave func(), err error) {
+type ticketKey struct{}
+
+// gated returns ctx carrying the ticket of the batch of events through the store's gate,
+// on an engine that locks products (ctx as it is elsewhere).
+func (s *Store) gated(ctx context.Context, events []cloudmeter.Event) context.Context {
 	if !s.d.LockProducts() {
-		return func() {}, nil
+		return ctx
 	}
 	seen := make(map[int64]bool, len(events))
-	products := make([]int64, 0, len(events))
+	t := &ticket{g: &s.gate}
 	for i := range events {
 		if p := events[i].ProductID; !seen[p] {
 			seen[p] = true
-			products = append(products, p)
+			t.products = append(t.products, p)
 		}
 	}
-	g := &s.gate
-	e := &gateEntry{products: products, admitted: make(chan struct{})}
+	return context.WithValue(ctx, ticketKey{}, t)
+}
+
+// enterGate waits until the batch whose ticket ctx carries may begin a transaction (see
+// gate), and returns the function to call once it has ended, committed or rolled back.
+// Without a ticket it returns at once.
+func enterGate(ctx context.Context) (leave func(), err error) {
+	t, ok := ctx.Value(ticketKey{}).(*ticket)
+	if !ok {
+		return func() {}, nil
+	}
+	if err := t.enter(ctx); err != nil {
+		return nil, err
+	}
+	return t.locked, nil
+}
+
+// enter waits until the batch may begin a transaction.
+func (t *ticket) enter(ctx context.Context) error {
+	g := t.g
 	g.mu.Lock()
-	g.waiting = append(g.waiting, e)
+	t.admitted = make(chan struct{})
+	g.waiting = append(g.waiting, t)
 	g.admit()
 	g.mu.Unlock()
-	leave = func() {
-		g.mu.Lock()
-		for _, p := range e.products {
-			delete(g.busy, p)
-		}
-		g.admit()
-		g.mu.Unlock()
-	}
 	select {
-	case <-e.admitted:
-		return leave, nil
+	case <-t.admitted:
+		return nil
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	select {
-	case <-e.admitted: // admitted meanwhile: let the next ones in
-		for _, p := range e.products {
-			delete(g.busy, p)
-		}
-	default:
-		g.waiting = slices.DeleteFunc(g.waiting, func(w *gateEntry) bool { return w == e })
-	}
+	g.waiting = slices.DeleteFunc(g.waiting, func(w *ticket) bool { return w == t })
+	t.release()
 	g.admit()
-	return nil, s.err(ctx.Err())
+	return &cloudmeter.Error{Kind: cloudmeter.KindUnavailable, Message: "the request was cancelled or timed out", Err: ctx.Err()}
 }
 
-// admit lets in, in arrival order, every waiting batch whose products are neither held
-// by an admitted batch nor wanted by an earlier waiting one (so that no batch waits
-// forever behind later ones). g.mu must be held.
+// locked notes that the batch holds its locks, or that its transaction has ended: the
+// next batches of its products may begin.
+func (t *ticket) locked() {
+	t.g.mu.Lock()
+	t.release()
+	t.g.admit()
+	t.g.mu.Unlock()
+}
+
+// release gives back the products of an admitted batch that does not hold its locks.
+// g.mu must be held.
+func (t *ticket) release() {
+	if !t.unlocked {
+		return
+	}
+	for _, p := range t.products {
+		delete(t.g.unlocked, p)
+	}
+	t.unlocked = false
+}
+
+// admit lets in, in arrival order, every waiting batch none of whose products is held
+// by an admitted batch without its locks or wanted by an earlier waiting batch (so that
+// no batch waits forever behind later ones). g.mu must be held.
 func (g *gate) admit() {
-	if g.busy == nil {
-		g.busy = map[int64]bool{}
+	if g.unlocked == nil {
+		g.unlocked = map[int64]bool{}
 	}
 	var wanted map[int64]bool
 	kept := g.waiting[:0]
-	for _, e := range g.waiting {
+	for _, t := range g.waiting {
 		free := true
-		for _, p := range e.products {
-			if g.busy[p] || wanted[p] {
+		for _, p := range t.products {
+			if g.unlocked[p] || wanted[p] {
 				free = false
 				break
 			}
 		}
 		if free {
-			for _, p := range e.products {
-				g.busy[p] = true
+			for _, p := range t.products {
+				g.unlocked[p] = true
 			}
-			close(e.admitted)
+			t.unlocked = true
+			close(t.admitted)
 			continue
 		}
 		if wanted == nil {
 			wanted = map[int64]bool{}
 		}
-		for _, p := range e.products {
+		for _, p := range t.products {
 			wanted[p] = true
 		}
-		kept = append(kept, e)
+		kept = append(kept, t)
 	}
 	clear(g.waiting[len(kept):])
 	g.waiting = kept
