@@ -110,12 +110,13 @@ func (c *BenchCmd) measureMixed(g *Globals, f *mixedFigures, dataDir, dbURL stri
 }
 
 func (c *BenchCmd) writeMixed(out io.Writer, figs []*mixedFigures) error {
+	fmt.Fprintln(out)
 	for _, f := range figs {
 		recs := make([]string, len(f.res.Records))
 		for i, n := range f.res.Records {
 			recs[i] = thousands(float64(n))
 		}
-		fmt.Fprintf(out, "\n%s: %s resources of users 1 to %d (%s events, loaded through the service); reports of users 1 to %d: %s records (%s to %s bytes of JSON-RPC)\n",
+		fmt.Fprintf(out, "%s: %s resources of users 1 to %d (%s events, loaded through the service); reports of users 1 to %d: %s records (%s to %s bytes of JSON-RPC)\n",
 			f.name, thousands(float64(f.data.Resources)), bench.MixedUsers, thousands(float64(f.data.Events)), bench.MixedUsers, strings.Join(recs, " / "),
 			thousands(float64(minInt(f.res.ReportBytes))), thousands(float64(maxInt(f.res.ReportBytes))))
 	}
