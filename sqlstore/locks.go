@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -32,10 +33,26 @@ import (
 // products, in ascending order; then the rows of users, infrastructures and datacenters,
 // in key order (owners.go). No two transactions can wait on each other in a cycle.
 
-var (
-	lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
-		tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1 RETURNING product_id, generation`, cols: 2}
-)
+var lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
+	tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`, cols: 2}
+
+// lockMoved returns the statement that locks n products, given as n rows of (product,
+// generation read), in ascending order, and returns those whose generation was not the
+// one read: another transaction wrote them since.
+func lockMoved(n int) string {
+	var b strings.Builder
+	b.WriteString(`WITH v (product_id, generation) AS (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(CAST(? AS BIGINT), CAST(? AS BIGINT))`)
+	}
+	b.WriteString(`), locked AS (INSERT INTO rating_locks (product_id, generation) SELECT product_id, 1 FROM v ORDER BY product_id
+		ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1 RETURNING product_id, generation)
+		SELECT locked.product_id FROM locked JOIN v ON v.product_id = locked.product_id WHERE locked.generation <> v.generation + 1`)
+	return b.String()
+}
 
 // generations are the rating_locks generations of a batch's products as read before they
 // were locked (0 for a product without a row).
@@ -66,34 +83,11 @@ func (s *Store) readGenerations(ctx context.Context, tx *sql.Tx, products []int6
 // lockProducts locks the rows of products, which must be in ascending order (Rerate
 // locks them before it reads their events).
 func (s *Store) lockProducts(ctx context.Context, tx *sql.Tx, products []int64) error {
-	_, err := s.lockGenerations(ctx, tx, products)
-	return err
-}
-
-// lockGenerations locks the rows of products, which must be in ascending order, and
-// returns their new generations.
-func (s *Store) lockGenerations(ctx context.Context, tx *sql.Tx, products []int64) (generations, error) {
-	out := make(generations, len(products))
-	rest := products
-	for _, n := range rowCounts(len(products)) {
-		args := make([]any, 0, n*2)
-		for _, p := range rest[:n] {
-			args = append(args, p, 1)
-		}
-		rest = rest[n:]
-		st, err := s.prepared(ctx, tx, lockRating.text(n))
-		if err != nil {
-			return nil, err
-		}
-		rows, err := st.QueryContext(ctx, args...)
-		if err != nil {
-			return nil, s.err(err)
-		}
-		if err := scanGenerations(rows, out); err != nil {
-			return nil, s.err(err)
-		}
+	args := make([]any, 0, len(products)*2)
+	for _, p := range products {
+		args = append(args, p, 1)
 	}
-	return out, nil
+	return s.execRows(ctx, tx, lockRating, args)
 }
 
 // scanGenerations reads (product_id, generation) rows into into and closes them.
@@ -113,16 +107,40 @@ func scanGenerations(rows *sql.Rows, into generations) error {
 // rerate with those of rated (in ascending order) that another transaction wrote since
 // they were read: their ratings must be made again from what is stored now.
 func (s *Store) lockRated(ctx context.Context, tx *sql.Tx, read generations, rated []int64, rerate func(moved []int64) error) error {
-	locked, err := s.lockGenerations(ctx, tx, keys(read))
-	if err != nil {
-		return err
+	written := map[int64]bool{}
+	rest := keys(read)
+	for _, n := range rowCounts(len(rest)) {
+		args := make([]any, 0, n*2)
+		for _, p := range rest[:n] {
+			args = append(args, p, read[p])
+		}
+		rest = rest[n:]
+		st, err := s.prepared(ctx, tx, lockMoved(n))
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return s.err(err)
+		}
+		for rows.Next() {
+			var p int64
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return s.err(err)
+			}
+			written[p] = true
+		}
+		if err := rows.Close(); err != nil {
+			return s.err(err)
+		}
 	}
 	if t, ok := ctx.Value(ticketKey{}).(*ticket); ok {
 		t.locked() // the next batch of these products may begin (gate, below)
 	}
 	var moved []int64
 	for _, p := range rated {
-		if locked[p] != read[p]+1 {
+		if written[p] {
 			moved = append(moved, p)
 		}
 	}
