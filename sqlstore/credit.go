@@ -22,78 +22,63 @@ func noAccount(orgID int64) error {
 	return cloudmeter.Errorf(cloudmeter.KindNotFound, "organization %d has no credit account: it was never topped up", orgID)
 }
 
-// topUpAttempts bounds the compare-and-set rounds of one top-up: each lost round means
-// another top-up of the same organization committed meanwhile.
-const topUpAttempts = 20
+// topUpAttempts bounds the rounds of one top-up that fail on a serialization failure or
+// a deadlock (PostgreSQL), which a retry resolves.
+const topUpAttempts = 5
 
-// TopUp adds a top-up to its organization's balance and audit. The account's top_ups is
-// compared and set: a transaction that read the account before another top-up committed
-// changes no row, and runs again with the new balance, so that concurrent top-ups are all
-// kept, in any engine's isolation level.
+// TopUp adds a top-up to its organization's balance and audit. The balance is added to
+// in the database by one UPDATE, which takes the account's row lock (PostgreSQL) or the
+// database's write lock (SQLite) until the commit: concurrent top-ups queue there and
+// are all kept, each with its own sequence number, and none can lose a round to another.
 func (s *Store) TopUp(ctx context.Context, t cloudmeter.CreditTopUp) (cloudmeter.CreditTopUp, cloudmeter.CreditAccount, error) {
 	if t.Amount <= 0 {
 		return t, cloudmeter.CreditAccount{}, cloudmeter.Errorf(cloudmeter.KindInvalid, "amount: %s must be above 0", t.Amount)
 	}
 	for attempt := 1; ; attempt++ {
-		stored, acc, done, err := s.topUp(ctx, t)
-		switch {
-		case err != nil && s.d.Retryable(err) && attempt < topUpAttempts:
+		stored, acc, err := s.topUp(ctx, t)
+		if err != nil && cloudmeter.KindOf(err) == cloudmeter.KindInternal && s.d.Retryable(err) && attempt < topUpAttempts {
 			continue
-		case err != nil:
-			return t, acc, s.err(err)
-		case done:
-			return stored, acc, nil
-		case attempt == topUpAttempts:
-			return t, acc, cloudmeter.Errorf(cloudmeter.KindUnavailable, "organization %d: too many top-ups at once; retry", t.OrganizationID)
 		}
+		if cloudmeter.KindOf(err) == cloudmeter.KindInternal {
+			err = s.err(err)
+		}
+		return stored, acc, err
 	}
 }
 
-// topUp tries one round of TopUp; done is false when another top-up came first.
-func (s *Store) topUp(ctx context.Context, t cloudmeter.CreditTopUp) (cloudmeter.CreditTopUp, cloudmeter.CreditAccount, bool, error) {
+// topUp runs one round of TopUp in a transaction of its own.
+func (s *Store) topUp(ctx context.Context, t cloudmeter.CreditTopUp) (cloudmeter.CreditTopUp, cloudmeter.CreditAccount, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return t, cloudmeter.CreditAccount{}, false, err
+		return t, cloudmeter.CreditAccount{}, err
 	}
 	defer tx.Rollback()
-	acc, err := scanAccount(tx.QueryRowContext(ctx, s.rb(`SELECT `+accountColumns+` FROM credit_accounts WHERE organization_id = ?`), t.OrganizationID))
-	found := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return t, acc, false, err
+	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO credit_accounts (`+accountColumns+`) VALUES (?, 0, 0, 0, 0, 0, 0, '')
+		ON CONFLICT (organization_id) DO NOTHING`), t.OrganizationID); err != nil {
+		return t, cloudmeter.CreditAccount{}, err
 	}
-	next := acc
-	next.OrganizationID = t.OrganizationID
-	if next.Balance, err = acc.Balance.Add(t.Amount); err != nil || next.Balance < 0 {
-		return t, acc, false, cloudmeter.Errorf(cloudmeter.KindInvalid, "amount: organization %d's balance %s plus %s does not fit the money type (at most %s)",
-			t.OrganizationID, acc.Balance, t.Amount, money.Amount(1<<63-1))
-	}
-	next.TopUps = acc.TopUps + 1
-	if next.FirstTopUpAt == 0 {
-		next.FirstTopUpAt = t.At
-	}
-	var res sql.Result
-	if found {
-		res, err = tx.ExecContext(ctx, s.rb(`UPDATE credit_accounts SET balance = ?, top_ups = ?, first_top_up_at = ? WHERE organization_id = ? AND top_ups = ?`),
-			int64(next.Balance), next.TopUps, next.FirstTopUpAt, t.OrganizationID, acc.TopUps)
-	} else {
-		res, err = tx.ExecContext(ctx, s.rb(`INSERT INTO credit_accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, 0, 0, 0, '')
-			ON CONFLICT (organization_id) DO NOTHING`), t.OrganizationID, int64(next.Balance), next.TopUps, next.FirstTopUpAt)
+	// The balance may not pass the largest amount: the row is updated only when it fits.
+	acc, err := scanAccount(tx.QueryRowContext(ctx, s.rb(`UPDATE credit_accounts SET balance = balance + ?, top_ups = top_ups + 1,
+		first_top_up_at = CASE WHEN first_top_up_at = 0 THEN ? ELSE first_top_up_at END
+		WHERE organization_id = ? AND balance <= ? RETURNING `+accountColumns),
+		int64(t.Amount), t.At, t.OrganizationID, int64(money.Amount(1<<63-1)-t.Amount)))
+	if errors.Is(err, sql.ErrNoRows) {
+		cur, _ := scanAccount(tx.QueryRowContext(ctx, s.rb(`SELECT `+accountColumns+` FROM credit_accounts WHERE organization_id = ?`), t.OrganizationID))
+		return t, cur, cloudmeter.Errorf(cloudmeter.KindInvalid, "amount: organization %d's balance %s plus %s does not fit the money type (at most %s)",
+			t.OrganizationID, cur.Balance, t.Amount, money.Amount(1<<63-1))
 	}
 	if err != nil {
-		return t, acc, false, err
+		return t, acc, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return t, acc, false, err // another top-up came first: run again
-	}
-	t.Seq = next.TopUps
+	t.Seq = acc.TopUps
 	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO credit_top_ups (organization_id, seq, amount, created_at, by_key, by_user, note) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		t.OrganizationID, t.Seq, int64(t.Amount), t.At, t.ByKey, t.ByUser, t.Note); err != nil {
-		return t, acc, false, err
+		return t, acc, err
 	}
 	if err := tx.Commit(); err != nil {
-		return t, acc, false, err
+		return t, acc, err
 	}
-	return t, next, true, nil
+	return t, acc, nil
 }
 
 // SetCreditSettings sets an account's threshold and spend start.
