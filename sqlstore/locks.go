@@ -15,23 +15,31 @@ import (
 //
 // Two transactions must never rate one product from different sets of its events, so a
 // transaction that rates a product holds the product's row of rating_locks, locked,
-// until it commits, and every transaction that stores an event of a product or rates it
-// adds one to the row's generation. A batch takes those locks as late as it can: it reads
-// the generations of its products, then their stored events, stores its own events and
-// rates its products without any lock, and only then locks the products (ascending,
-// waiting for the transactions that hold them to end) and compares each generation with
-// the one it read. A product whose generation moved meanwhile was written by a
-// transaction that committed in between: its events are read again, now under the lock,
-// and it is rated again. Two batches that share a few products therefore wait on each
-// other only for the time one of them takes from its locks to its commit, not for its
-// whole transaction (locking first, batches of one cloud sent by several clients queued
-// behind each other, about 20 shared products in 1,000 being enough to make every
-// batch wait for the one before: docs/benchmarks.md, "PostgreSQL with more clients").
+// until it commits, and every transaction that stores an event of a product adds one to
+// the row's generation. A batch takes those locks as late as it can: it reads the
+// generations of its products, then what rating them needs (their stored state or
+// events), stores its own events and rates its products, all without a lock, and only
+// then locks the products (in ascending order, waiting for the transactions that hold
+// them to end) and compares each generation with the one it read. A product whose
+// generation moved was written by a transaction that committed in between: it is rated
+// again, from what is stored now (rerateMoved). Two batches that share a few products
+// therefore wait on each other only for the time one of them takes from its locks to
+// its commit, not for its whole transaction.
+//
+// Batches of one process that share products do not even meet there: the gate below
+// lets one of them read and rate while the one before holds its locks, and holds the
+// others back, holding nothing, until then. (Locking every product first, as before,
+// made every batch of one cloud sent by several clients wait for the whole transaction
+// of the one before, about 20 shared products in 1,000 being enough, while holding the
+// locks it had taken so far, so that the next ones waited on it in turn: ingest with 8
+// clients ran at 0.6 of one client's. docs/benchmarks.md, "PostgreSQL with more
+// clients".)
 //
 // Locks are taken in one order by every transaction: the keys of the events it inserts
-// (a concurrent insert of the same key waits for the first), in key order; then the
-// products, in ascending order; then the rows of users, infrastructures and datacenters,
-// in key order (owners.go). No two transactions can wait on each other in a cycle.
+// (a concurrent insert of the same key waits for the first) in one order (insertOrder);
+// then the products, in ascending order; then the rows of users, infrastructures and
+// datacenters, in key order (owners.go). No two transactions can wait on each other in a
+// cycle, and a batch waits at the gate before its transaction begins, holding nothing.
 
 var lockRating = rowsStatement{head: `INSERT INTO rating_locks (product_id, generation) VALUES `,
 	tail: ` ON CONFLICT (product_id) DO UPDATE SET generation = rating_locks.generation + 1`, cols: 2}
@@ -192,16 +200,16 @@ func (r *rater) rerateMoved(ctx context.Context, rated []int64, news map[int64][
 	}
 }
 
-// insertOrder returns the batch's events to insert (indexes into events) in key order on
-// an engine that locks products, so that two transactions inserting the same keys take
-// them in one order; elsewhere as they are.
+// insertOrder returns the batch's events to insert (indexes into events) in one order of
+// their keys (id, then source) on an engine that locks products, so that two
+// transactions inserting the same keys take them in one order; elsewhere as they are.
 func (s *Store) insertOrder(events []cloudmeter.Event, candidates []int) []int {
 	if !s.d.LockProducts() {
 		return candidates
 	}
 	out := slices.Clone(candidates)
 	slices.SortFunc(out, func(a, b int) int {
-		return cmp.Or(cmp.Compare(events[a].Source, events[b].Source), cmp.Compare(events[a].ID, events[b].ID))
+		return cmp.Or(cmp.Compare(events[a].ID, events[b].ID), cmp.Compare(events[a].Source, events[b].Source))
 	})
 	return out
 }
@@ -219,6 +227,7 @@ type gate struct {
 	mu       sync.Mutex
 	unlocked map[int64]bool // the products of the admitted batches that do not hold their locks yet
 	waiting  []*ticket      // in arrival order
+	wanted   map[int64]bool // admit's scratch: the products of the batches it leaves waiting
 }
 
 // ticket is one batch's passage through the gate.
@@ -287,8 +296,10 @@ func (t *ticket) enter(ctx context.Context) error {
 // next batches of its products may begin.
 func (t *ticket) locked() {
 	t.g.mu.Lock()
-	t.release()
-	t.g.admit()
+	if t.unlocked {
+		t.release()
+		t.g.admit()
+	}
 	t.g.mu.Unlock()
 }
 
@@ -309,14 +320,14 @@ func (t *ticket) release() {
 // no batch waits forever behind later ones). g.mu must be held.
 func (g *gate) admit() {
 	if g.unlocked == nil {
-		g.unlocked = map[int64]bool{}
+		g.unlocked, g.wanted = map[int64]bool{}, map[int64]bool{}
 	}
-	var wanted map[int64]bool
+	clear(g.wanted)
 	kept := g.waiting[:0]
-	for _, t := range g.waiting {
+	for i, t := range g.waiting {
 		free := true
 		for _, p := range t.products {
-			if g.unlocked[p] || wanted[p] {
+			if g.unlocked[p] || g.wanted[p] {
 				free = false
 				break
 			}
@@ -329,11 +340,10 @@ func (g *gate) admit() {
 			close(t.admitted)
 			continue
 		}
-		if wanted == nil {
-			wanted = map[int64]bool{}
-		}
-		for _, p := range t.products {
-			wanted[p] = true
+		if i < len(g.waiting)-1 { // a later batch may still be let in
+			for _, p := range t.products {
+				g.wanted[p] = true
+			}
 		}
 		kept = append(kept, t)
 	}
