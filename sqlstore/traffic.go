@@ -505,8 +505,13 @@ var (
 		cols: 6}
 )
 
-// monthSumSQL sums the month totals of a read, as sumBytes does: high and low halves.
-const monthSumSQL = "SUM(t.bytes_hi), SUM(t.bytes_lo)"
+// monthSumSQL sums the month totals of a read: the sum of the high halves times 2^32
+// plus that of the low ones, in one value and one subquery. It never fails: PostgreSQL
+// sums BIGINT as numeric (a total past 64 bits reads as valueTooLarge), and SQLite's
+// integer arithmetic turns a product or sum past 64 bits into a REAL (read as
+// valueNotInteger, which for months can only mean that). When it fits, neither part
+// overflowed (both are at most the total, as bytes_lo >= 0), so it is exact.
+const monthSumSQL = "SUM(t.bytes_hi) * 4294967296 + SUM(t.bytes_lo)"
 
 // monthDelta is a change to a month total, in the halves of its columns: hi * 2^32 + lo.
 type monthDelta struct{ hi, lo, samples int64 }
@@ -601,81 +606,103 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 			cuts = append(cuts, c)
 		}
 	}
-	// One query per level and up to chunk ranges: the ranges are a table of constants
-	// (lo, hi, piece) joined between the user's waypoints and the totals, so that each
-	// waypoint and direction reads each range with one index lookup on the totals' key
-	// (product_id, direction, start).
-	type sumQuery struct {
-		query string
-		args  []any
-		level trafficLevel
-	}
-	var queries []sumQuery
+	// One query per rangesPerQuery reads (one for any report but one cut by many price
+	// changes): a row per waypoint of the user, and per read and direction a scalar
+	// subquery that sums the read's range of totals of that waypoint and direction. Each
+	// is one index seek on the totals' key (product_id, direction, start) and a scan of
+	// the range, whatever the engine's statistics: a join would let PostgreSQL's planner
+	// scan a whole totals table when one user owns most of it (and so read the whole
+	// history stored to sum a window of it). A subquery over no rows is NULL: no total
+	// in the range.
 	reads := planTraffic(q.From, q.To, cuts)
-	for start := 0; start < len(reads); {
-		end := start + 1
-		for end < len(reads) && end-start < chunk && reads[end].level == reads[start].level {
-			end++
+	// On PostgreSQL the queries run in one read-only transaction (one snapshot for all
+	// of them) without JIT compilation: the planner prices a subquery per waypoint and
+	// read high enough to compile the query, which takes longer (tens of ms) than running
+	// it does.
+	var db querier = s.db
+	if s.d.Name() == "postgres" {
+		tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, s.err(err)
 		}
-		part := reads[start:end]
-		level := part[0].level
-		var ranges strings.Builder
-		args := make([]any, 0, 3*len(part)+1)
-		for i, r := range part {
-			if i > 0 {
-				ranges.WriteString(" UNION ALL ")
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off"); err != nil {
+			return nil, s.err(err)
+		}
+		db = tx
+	}
+	window := "the traffic of its measurement periods starting from " + cloudmeter.FormatTime(q.From) + " to " + cloudmeter.FormatTime(q.To)
+	// run adds the sums of reads to sums, checked; halved sums days and periods in
+	// halves.
+	run := func(reads []trafficRead, halved bool, sums map[trafficKey]int64) error {
+		var sel strings.Builder
+		args := make([]any, 0, 4*len(reads)+1)
+		for _, r := range reads {
+			tt := trafficTables[r.level]
+			aggs := []string{"SUM(t.bytes)"}
+			switch {
+			case r.level == levelMonths:
+				aggs = []string{monthSumSQL}
+			case halved:
+				aggs = []string{"SUM(t.bytes >> 32)", "SUM(t.bytes & 4294967295)"}
 			}
-			ranges.WriteString("SELECT CAST(? AS BIGINT) AS lo, CAST(? AS BIGINT) AS hi, CAST(? AS BIGINT) AS piece")
-			args = append(args, r.lo, r.hi, r.piece)
+			for _, dir := range cloudmeter.Directions {
+				for _, agg := range aggs {
+					sel.WriteString(", (SELECT " + agg + " FROM " + tt.name + " t WHERE t.product_id = w.product_id AND t.direction = '" + string(dir) +
+						"' AND t." + tt.start + " >= ? AND t." + tt.start + " <= ?)")
+					args = append(args, r.lo, r.hi)
+				}
+			}
 		}
 		args = append(args, q.UserID)
-		table, col := trafficTables[level].name, trafficTables[level].start
-		queries = append(queries, sumQuery{`SELECT t.product_id, t.direction, r.piece, {sum} FROM traffic_waypoints w CROSS JOIN (` + ranges.String() + `) r
-			JOIN ` + table + ` t ON t.product_id = w.product_id AND t.direction IN ` + directionList + ` AND t.` + col + ` >= r.lo AND t.` + col + ` <= r.hi
-			WHERE w.user_id = ? GROUP BY 1, 2, 3`, args, level}) // by position: the piece is a column of r
-		start = end
-	}
-
-	window := "the traffic of its measurement periods starting from " + cloudmeter.FormatTime(q.From) + " to " + cloudmeter.FormatTime(q.To)
-	// run adds the sums of one query to sums, checked.
-	run := func(sq sumQuery, halved bool, sums map[trafficKey]int64) error {
-		sum := sumSQL("t.bytes", halved)
-		if sq.level == levelMonths {
-			sum, halved = monthSumSQL, true
-		}
-		rows, err := s.db.QueryContext(ctx, s.rb(strings.Replace(sq.query, "{sum}", sum, 1)), sq.args...)
+		rows, err := db.QueryContext(ctx, s.rb(`SELECT w.product_id`+sel.String()+` FROM traffic_waypoints w WHERE w.user_id = ?`), args...)
 		if err != nil {
 			return s.err(err)
 		}
 		defer rows.Close()
+		cells := make([]sumValue, len(reads)*len(cloudmeter.Directions))
+		var product int64
+		dest := []any{&product}
+		for i := range cells {
+			cells[i].halved = halved && reads[i/len(cloudmeter.Directions)].level != levelMonths
+			dest = append(dest, cells[i].dest()...)
+		}
 		for rows.Next() {
-			var k trafficKey
-			var dir string
-			v := sumValue{halved: halved}
-			if err := rows.Scan(append([]any{&k.product, &dir, &k.start}, v.dest()...)...); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return s.err(err)
 			}
-			k.dir = cloudmeter.Direction(dir)
-			bytes, state := v.get()
-			if state == valueNotInteger {
-				return s.firstNotInteger(ctx, trafficTables[sq.level], k.product, k.dir)
-			}
-			ok := state == valueInteger
-			if ok {
-				sums[k], ok = rating.AddBytes(sums[k], bytes)
-			}
-			if !ok {
-				return sumOverflowError(k.product, k.dir, window)
+			for i := range cells {
+				v := &cells[i]
+				if v.null() {
+					continue
+				}
+				r := reads[i/len(cloudmeter.Directions)]
+				k := trafficKey{product, cloudmeter.Directions[i%len(cloudmeter.Directions)], int64(r.piece)}
+				bytes, state := v.get()
+				if state == valueNotInteger && r.level == levelMonths {
+					state = valueTooLarge // SQLite's product past 64 bits (monthSumSQL)
+				}
+				if state == valueNotInteger {
+					return s.firstNotInteger(ctx, trafficTables[r.level], k.product, k.dir)
+				}
+				ok := state == valueInteger
+				if ok {
+					sums[k], ok = rating.AddBytes(sums[k], bytes)
+				}
+				if !ok {
+					return sumOverflowError(k.product, k.dir, window)
+				}
 			}
 		}
 		return s.err(rows.Err())
 	}
 	sums := map[trafficKey]int64{} // start holds the piece
-	for _, sq := range queries {
-		err := run(sq, false, sums)
+	for start := 0; start < len(reads); start += rangesPerQuery {
+		part := reads[start:min(start+rangesPerQuery, len(reads))]
+		err := run(part, false, sums)
 		if engineOverflow(err) {
 			// SQLite stopped at an overflow without naming it: sum again, in halves.
-			if named := run(sq, true, map[trafficKey]int64{}); named != nil {
+			if named := run(part, true, map[trafficKey]int64{}); named != nil {
 				err = named
 			}
 		}
@@ -700,19 +727,9 @@ func (s *Store) TrafficSums(ctx context.Context, q cloudmeter.TrafficQuery) ([]c
 	return out, nil
 }
 
-// directionList is the SQL list of the directions: with it, a read of totals names the
-// whole key prefix (product_id, direction) and seeks its range of starts instead of
-// scanning the waypoint's whole history.
-var directionList = func() string {
-	var b strings.Builder
-	for i, d := range cloudmeter.Directions {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("'" + string(d) + "'")
-	}
-	return "(" + b.String() + ")"
-}()
+// rangesPerQuery bounds the reads of one TrafficSums query: each adds two or four
+// subqueries (and their placeholders) to it.
+const rangesPerQuery = 32
 
 // TrafficSeries sums one waypoint's samples by bucket of their own time.
 func (s *Store) TrafficSeries(ctx context.Context, q cloudmeter.TrafficSeriesQuery) ([]cloudmeter.TrafficPoint, error) {

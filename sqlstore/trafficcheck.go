@@ -66,9 +66,8 @@ func sumSQL(col string, halved bool) string {
 
 // sumValue scans what sumSQL sums.
 type sumValue struct {
-	halved bool
-	plain  intValue
-	hi, lo int64
+	halved        bool
+	plain, hi, lo intValue
 }
 
 func (v *sumValue) dest() []any {
@@ -78,12 +77,23 @@ func (v *sumValue) dest() []any {
 	return []any{&v.plain}
 }
 
+// null reports whether the sum was over no rows (SQL's NULL).
+func (v *sumValue) null() bool {
+	if v.halved {
+		return v.hi.null && v.lo.null
+	}
+	return v.plain.null
+}
+
 // get returns the sum and what it was.
 func (v *sumValue) get() (int64, valueState) {
 	if !v.halved {
 		return v.plain.v, v.plain.state
 	}
-	sum, ok := halves(v.hi, v.lo)
+	if v.hi.state != valueInteger || v.lo.state != valueInteger {
+		return 0, max(v.hi.state, v.lo.state)
+	}
+	sum, ok := halves(v.hi.v, v.lo.v)
 	if !ok {
 		return 0, valueTooLarge
 	}
@@ -109,13 +119,15 @@ const (
 type intValue struct {
 	v     int64
 	state valueState
+	null  bool // it was NULL (read as 0)
 }
 
 // Scan implements sql.Scanner.
 func (iv *intValue) Scan(src any) error {
-	iv.v, iv.state = 0, valueInteger
+	iv.v, iv.state, iv.null = 0, valueInteger, false
 	switch x := src.(type) {
 	case nil:
+		iv.null = true
 	case int64:
 		iv.v = x
 	case []byte:
