@@ -173,3 +173,31 @@ func TestBatchesOfOneInstancePipelined(t *testing.T) {
 		t.Errorf("product 602: %q, %v; want stopped", res.State, err)
 	}
 }
+
+// TestGenericPlans: every connection of the store plans a prepared statement once for
+// any values (see genericPlans), so that a list of product ids is never planned as a
+// sequential scan of a table that has not been analyzed yet.
+func TestGenericPlans(t *testing.T) {
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Several connections at once, so that more than the first one is looked at.
+	conns := make([]interface{ Close() error }, 0, 3)
+	for range 3 {
+		c, err := st.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var mode string
+		if err := c.QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil || mode != "force_generic_plan" {
+			t.Errorf("plan_cache_mode = %q, %v; want force_generic_plan", mode, err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -55,10 +56,11 @@ func Open(ctx context.Context, dbURL string) (*sqlstore.Store, error) {
 	if cfg.ConnectTimeout == 0 {
 		dbURL = withParam(dbURL, "connect_timeout", "5")
 	}
-	db, err := sql.Open("pgx", dbURL)
+	connCfg, err := pgx.ParseConfig(dbURL)
 	if err != nil {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "database URL %s: %v", Redact(dbURL), err)
 	}
+	db := stdlib.OpenDB(*connCfg, stdlib.OptionAfterConnect(genericPlans))
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -86,6 +88,21 @@ func Open(ctx context.Context, dbURL string) (*sqlstore.Store, error) {
 }
 
 var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+
+// genericPlans makes a new connection plan each prepared statement once, for any values
+// of its parameters (PostgreSQL 12 and later; an engine without the setting goes on
+// without it). PostgreSQL otherwise plans a statement anew for each execution while
+// those plans look cheaper than a generic one, and a list of 128 or 256 product ids
+// against a table that has not yet been analyzed (a new database, the first minutes of
+// ingest) is planned as a sequential scan: each batch then reads the whole events table,
+// a cost that grows with what is stored and more so with more clients, whose
+// connections each make that choice (docs/benchmarks.md, "PostgreSQL with more
+// clients"). Every statement of cloudmeter looks rows up by key, which an index serves
+// whatever the values.
+func genericPlans(ctx context.Context, conn *pgx.Conn) error {
+	_, _ = conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
+	return nil
+}
 
 func withParam(u, k, v string) string {
 	sep := "?"
