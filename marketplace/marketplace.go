@@ -246,19 +246,19 @@ func (a *api) submitInvoice(w http.ResponseWriter, r *http.Request, in cloudmete
 
 // invoiceJSON is an invoice as Vercel's SDK decodes it.
 type invoiceJSON struct {
-	InvoiceID    string         `json:"invoiceId"`
-	ExternalID   string         `json:"externalId"`
-	State        string         `json:"state"`
-	InvoiceDate  string         `json:"invoiceDate"`
-	Period       periodJSON     `json:"period"`
-	Memo         string         `json:"memo,omitempty"`
-	Items        rawJSON        `json:"items"`
-	Discounts    rawJSON        `json:"discounts"`
-	Total        string         `json:"total"`
-	RefundTotal  string         `json:"refundTotal,omitempty"`
-	RefundReason string         `json:"refundReason,omitempty"`
-	Final        bool           `json:"final"`
-	Test         bool           `json:"test"`
+	InvoiceID    string     `json:"invoiceId"`
+	ExternalID   string     `json:"externalId"`
+	State        string     `json:"state"`
+	InvoiceDate  string     `json:"invoiceDate"`
+	Period       periodJSON `json:"period"`
+	Memo         string     `json:"memo,omitempty"`
+	Items        rawJSON    `json:"items"`
+	Discounts    rawJSON    `json:"discounts"`
+	Total        string     `json:"total"`
+	RefundTotal  string     `json:"refundTotal,omitempty"`
+	RefundReason string     `json:"refundReason,omitempty"`
+	Final        bool       `json:"final"`
+	Test         bool       `json:"test"`
 	// Anomalies are the items whose total is not price x quantity (cloudmeter's own
 	// member; the SDK ignores it).
 	Anomalies []cloudmeter.ItemAnomaly `json:"anomalies,omitempty"`

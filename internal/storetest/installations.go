@@ -198,7 +198,7 @@ func testBillingConcurrent(t *testing.T, s cloudmeter.Store) {
 func invoice(id, external string, total string) cloudmeter.PartnerInvoice {
 	return cloudmeter.PartnerInvoice{ID: id, InstallationID: "icfg_a", ExternalID: external, InvoiceDate: day1 + 1000, PeriodStart: day1,
 		PeriodEnd: day1 + 86400000, Items: json.RawMessage(`[{"total":"` + total + `"}]`), Discounts: json.RawMessage(`[]`),
-		Total: func() cloudmeter.PartnerAmount { a, _ := cloudmeter.ParsePartnerAmount("t", total); return a }(),
+		Total:    func() cloudmeter.PartnerAmount { a, _ := cloudmeter.ParsePartnerAmount("t", total); return a }(),
 		Refunded: cloudmeter.ZeroPartnerAmount(), State: cloudmeter.InvoicePending, CreatedAt: t0, UpdatedAt: t0}
 }
 
