@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/server"
 )
 
 // sdkBody returns the body of the SDK's capture n (1-based), with each pair of
@@ -153,5 +156,18 @@ func TestMarketplaceSDKForms(t *testing.T) {
 		req.Header["authorization"] = []string{"Bearer " + e.Token}
 		r = e.Send(t, req)
 		e2etest.MustStatus(t, r, http.StatusNoContent, "finalize with no body")
+	})
+}
+
+// TestMarketplaceBodyLimit checks a body over --max-body-bytes is refused with 413 in the
+// marketplace's shape, before anything is stored.
+func TestMarketplaceBodyLimit(t *testing.T) {
+	e2etest.OnEachEngine(t, func(t *testing.T, eng e2etest.Engine) {
+		srv := e2etest.StartServerWith(t, eng, server.Config{Now: func() time.Time { return mpNow }, Limits: httpapi.Limits{MaxBodyBytes: 512}})
+		e := &mpEnv{Server: srv}
+		e.ID, e.Token = createInstallation(t, srv, "GPU Co", 7, "USD")
+		r := e.mpRequest(t, http.MethodPost, "/v1/installations/"+e.ID+"/billing", e.Token, sdkBody(t, 1))
+		e2etest.MustStatus(t, r, http.StatusRequestEntityTooLarge, "a body over the limit")
+		e.mpGolden(t, "error_413_body", r)
 	})
 }
