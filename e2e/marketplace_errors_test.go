@@ -61,6 +61,8 @@ func TestMarketplaceStatuses(t *testing.T) {
 			{"error_404_unknown_installation", "POST", billing("icfg_none"), e.Token, ok, 404, "installation \"icfg_none\" not found"},
 			{"error_410_uninstalled", "POST", billing(e.ThirdID), e.ThirdToken, ok, 410, "was uninstalled"},
 			{"error_410_uninstalled_finalize", "POST", "/v1/installations/" + e.ThirdID + "/billing/finalize", e.ThirdToken, nil, 410, "was uninstalled"},
+			{"error_404_id_not_text", "POST", billing("icfg%00x"), e.Token, ok, 404, "not found"},
+			{"error_404_invoice_id_not_text", "GET", invoices(e.ID) + "/inv%00x", e.Token, nil, 404, "not found"},
 			{"error_404_route", "POST", "/v1/installations/" + e.ID + "/billing/nothing", e.Token, ok, 404, "no such route"},
 			{"error_405_method", "GET", billing(e.ID), e.Token, nil, 405, "method not allowed"},
 			{"error_400_malformed_amount", "POST", billing(e.ID), e.Token, sdkBody(t, 1, `"price":"2.49"`, `"price":"2.4.9"`), 400, "billing.items[0].price"},

@@ -149,6 +149,8 @@ var goldenOps = map[string]string{
 	"error_404_unknown_installation":        "POST /v1/installations/{id}/billing 404",
 	"error_410_uninstalled":                 "POST /v1/installations/{id}/billing 410",
 	"error_410_uninstalled_finalize":        "POST /v1/installations/{id}/billing/finalize 410",
+	"error_404_id_not_text":                 "POST /v1/installations/{id}/billing 404",
+	"error_404_invoice_id_not_text":         "GET /v1/installations/{id}/billing/invoices/{invoiceId} 404",
 	"error_404_route":                       "",
 	"error_405_method":                      "",
 	"error_400_malformed_amount":            "POST /v1/installations/{id}/billing 400",
