@@ -72,6 +72,7 @@ type Store interface {
 	TrafficStore
 	OrganizationStore
 	CreditStore
+	InstallationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

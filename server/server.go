@@ -57,6 +57,9 @@ type Config struct {
 	// reads its answer a byte at a time is cut off.
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
+	// Now is the service's clock (time.Now when nil); tests set it to pin the server's
+	// time.
+	Now func() time.Time
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
@@ -97,7 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer store.Close()
-	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log})
+	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log, Now: cfg.Now})
 
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
