@@ -128,6 +128,7 @@ func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service
 // ServeCmd serves the APIs.
 type ServeCmd struct {
 	StoreFlags
+	SecretFlags
 	Listen              string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
 	MaxBodyBytes        int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
 	MaxBatchEvents      int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
@@ -162,6 +163,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		ReadTimeout:         c.ReadTimeout,
 		WriteTimeout:        c.WriteTimeout,
 		IdleTimeout:         c.IdleTimeout,
+		SecretFile:          c.SecretFile,
 		Logger:              slog.New(h),
 	})
 }

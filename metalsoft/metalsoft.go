@@ -1,6 +1,7 @@
 // Package metalsoft serves cloudmeter's reports through a MetalSoft-compatible JSON-RPC
 // 2.0 API at /api/developer/developer (DESIGN 3.2): the methods
-// resource_utilization_detailed and resource_utilization_summary, Bearer keys, MetalSoft's
+// resource_utilization_detailed and resource_utilization_summary, Bearer keys and requests
+// signed as MetalSoft's SDKs sign them (signing.go), MetalSoft's
 // error codes and report shape (decimals as strings, ids as numbers). It is a thin
 // adapter over package service.
 package metalsoft
@@ -79,7 +80,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	s.Logger = log
 	s.ErrorMapper = mapError
 	s.Before = func(r *http.Request) (context.Context, error) {
-		key, err := svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		key, err := authenticate(svc, r)
 		if err != nil {
 			return nil, err
 		}

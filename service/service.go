@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/keyseal"
 	"github.com/cloudmeter/cloudmeter/pricebook"
 	"github.com/cloudmeter/cloudmeter/rating"
 )
@@ -34,6 +35,7 @@ type Service struct {
 	now    func() time.Time
 	limits Limits
 	log    *slog.Logger
+	sealer *keyseal.Sealer // nil: no server secret, so no signing keys
 
 	mu   sync.Mutex
 	book *pricebook.Book // the newest price book seen, cached by version
@@ -45,6 +47,9 @@ type Options struct {
 	Now    func() time.Time
 	Limits Limits
 	Logger *slog.Logger
+	// Sealer seals the secrets of signing keys under the server secret (--secret-file);
+	// nil means none was given: signing keys can be neither made nor verified.
+	Sealer *keyseal.Sealer
 }
 
 // New returns a Service over store.
@@ -61,7 +66,7 @@ func New(store cloudmeter.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{store: store, now: o.Now, limits: o.Limits, log: o.Logger}
+	return &Service{store: store, now: o.Now, limits: o.Limits, log: o.Logger, sealer: o.Sealer}
 }
 
 // Store returns the underlying store.

@@ -68,7 +68,8 @@ type Server struct {
 	// the request that expects an answer is answered with that error (mapped
 	// as for methods) and no method runs. Otherwise a non-nil returned
 	// context is passed to the methods instead of r.Context(). Before must
-	// not read r.Body.
+	// not read r.Body: the body already read is RequestBody(r.Context()) (to
+	// check a signature of it, say).
 	Before func(r *http.Request) (context.Context, error)
 
 	mu      sync.RWMutex
@@ -151,7 +152,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var beforeErr *Error
 	if s.Before != nil {
 		var fault error
-		ctx, beforeErr, fault = s.runBefore(r)
+		ctx, beforeErr, fault = s.runBefore(r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 		if fault != nil {
 			// No call runs: each one failed.
 			f.add("Before", fault, len(calls))
@@ -224,6 +225,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		buf = append(buf, ']')
 	}
 	writeJSON(w, http.StatusOK, buf)
+}
+
+type bodyKey struct{}
+
+// RequestBody returns the raw body of the request whose context ctx is, as read by the
+// server, within Before (nil elsewhere). It must not be modified.
+func RequestBody(ctx context.Context) []byte {
+	b, _ := ctx.Value(bodyKey{}).([]byte)
+	return b
 }
 
 // responseBuffers holds response buffers between requests: a big report is written into
