@@ -89,6 +89,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	a := &api{svc: svc}
 	s.Register("resource_utilization_detailed", a.detailed)
 	s.Register("resource_utilization_summary", a.summary)
+	registerPriceMethods(s, a)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -249,7 +250,7 @@ func (a *api) detailed(ctx context.Context, p jsonrpc.Params) (any, error) {
 }
 
 func (a *api) summary(ctx context.Context, p jsonrpc.Params) (any, error) {
-	req, err := request(p, false)
+	req, err := request(p, true)
 	if err != nil {
 		return nil, err
 	}
