@@ -89,7 +89,7 @@ type KeysListCmd struct {
 
 // Run lists the keys.
 func (c *KeysListCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ type KeysRevokeCmd struct {
 
 // Run revokes the key.
 func (c *KeysRevokeCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

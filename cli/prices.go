@@ -46,7 +46,7 @@ type PricesShowCmd struct {
 
 // Run prints the book.
 func (c *PricesShowCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

@@ -220,7 +220,11 @@ func testSignedRequests(t *testing.T, eng e2etest.Engine) {
 // signed requests with a message that says why, and keys create --signing without one
 // says what is missing.
 func TestSigningNeedsTheServerSecret(t *testing.T) {
-	srv := e2etest.StartServer(t, e2etest.SQLite)
+	e2etest.OnEachEngine(t, testSigningNeedsTheServerSecret)
+}
+
+func testSigningNeedsTheServerSecret(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
 	srv.LoadSeed(t)
 	body := jsSDKBody(1, 1, time.Now().Unix()+60)
 	r := srv.Send(t, jsSDKRequest(t, srv.URL, srv.AdminKey, body))
@@ -228,7 +232,7 @@ func TestSigningNeedsTheServerSecret(t *testing.T) {
 		t.Errorf("signed request to a server without a secret: %d %q", code, msg)
 	}
 	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), []string{"keys", "create", "--signing", "--secret-file=", "--data-dir", srv.DataDir, "--user", "1"}, &out, &errOut)
+	code := cli.Main(context.Background(), []string{"keys", "create", "--signing", "--secret-file=", "--data-dir", srv.DataDir, "--database-url=" + srv.DatabaseURL, "--user", "1"}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "--signing needs --secret-file") {
 		t.Errorf("keys create --signing without a secret: exit %d: %s", code, errOut.String())
 	}

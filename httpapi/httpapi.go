@@ -365,7 +365,7 @@ func (a *API) getResource(w http.ResponseWriter, r *http.Request, key cloudmeter
 		"product_id": res.ProductID, "user_id": res.UserID, "infrastructure_id": res.InfrastructureID, "datacenter": res.Datacenter,
 		"resource_type": res.Type, "label": res.Label, "subdomain": res.Subdomain, "exclude_billing": res.ExcludeBilling,
 		"attributes": res.Attributes, "state": res.State, "provisioned_at": cloudmeter.FormatTime(res.ProvisionedAt),
-		"currency": v.Currency, "segments": segs,
+		"currency": currencyOrNull(v.Currency), "segments": segs,
 	}
 	if res.DeletedAt != 0 {
 		out["deleted_at"] = cloudmeter.FormatTime(res.DeletedAt)

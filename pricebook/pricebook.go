@@ -116,8 +116,9 @@ type Book struct {
 	Version int64 `json:"-"`
 }
 
-// Empty is the book in force before any is loaded: every usage is unpriced.
-var Empty = &Book{Currency: "GBP"}
+// Empty is the book in force before any is loaded: every usage is unpriced, and it has
+// no currency (reports say that no price book is loaded instead of naming one).
+var Empty = &Book{}
 
 // FieldError is one broken rule of a book.
 type FieldError struct {

@@ -104,6 +104,14 @@ func (s *Server) lookup(name string) Method {
 	return s.methods[name]
 }
 
+// quoteMethod quotes a method name sent by a client, cut at 64 bytes.
+func quoteMethod(m string) string {
+	if len(m) > 64 {
+		return strconv.Quote(m[:64]) + "..."
+	}
+	return strconv.Quote(m)
+}
+
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
@@ -113,7 +121,6 @@ func (s *Server) logger() *slog.Logger {
 
 var (
 	errInternal       = &Error{Code: CodeInternalError, Message: "internal error"}
-	errMethodNotFound = &Error{Code: CodeMethodNotFound, Message: "Method not found"}
 	errNotPost        = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: HTTP method must be POST"}
 	errReadBody       = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: cannot read request body"}
 )
@@ -316,7 +323,7 @@ func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer boo
 		if !answer {
 			return buf
 		}
-		return appendError(buf, c.ID, errMethodNotFound)
+		return appendError(buf, c.ID, &Error{Code: CodeMethodNotFound, Message: "Method not found: " + quoteMethod(c.Method)})
 	}
 	result, err := m(ctx, c.Params)
 	if err != nil {
