@@ -202,7 +202,9 @@ func testReportExportsAddUp(t *testing.T, eng e2etest.Engine) {
 
 // TestNoPriceBookNamesNoCurrency: with no price book, reports say so instead of naming a
 // currency nobody chose.
-func TestNoPriceBookNamesNoCurrency(t *testing.T) { e2etest.OnEachEngine(t, testNoPriceBookNamesNoCurrency) }
+func TestNoPriceBookNamesNoCurrency(t *testing.T) {
+	e2etest.OnEachEngine(t, testNoPriceBookNamesNoCurrency)
+}
 
 func testNoPriceBookNamesNoCurrency(t *testing.T, eng e2etest.Engine) {
 	srv := e2etest.StartServer(t, eng)

@@ -120,9 +120,9 @@ func (s *Server) logger() *slog.Logger {
 }
 
 var (
-	errInternal       = &Error{Code: CodeInternalError, Message: "internal error"}
-	errNotPost        = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: HTTP method must be POST"}
-	errReadBody       = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: cannot read request body"}
+	errInternal = &Error{Code: CodeInternalError, Message: "internal error"}
+	errNotPost  = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: HTTP method must be POST"}
+	errReadBody = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: cannot read request body"}
 )
 
 // ServeHTTP answers a JSON-RPC request or batch. Calls of a batch run in
