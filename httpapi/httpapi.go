@@ -259,7 +259,30 @@ func (a *API) putPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 		a.fail(w, r, err)
 		return
 	}
-	b, err := a.svc.PutPrices(r.Context(), key, body)
+	dryRun, err := queryBool(r, "dry_run")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if dryRun {
+		rv, err := a.svc.ReviewPrices(r.Context(), key, body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, toPriceReviewJSON(rv))
+		return
+	}
+	put := a.svc.PutPrices
+	if force {
+		put = a.svc.PutPricesForced
+	}
+	b, err := put(r.Context(), key, body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
