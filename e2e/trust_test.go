@@ -53,6 +53,12 @@ func testDecodeErrorsInWords(t *testing.T, eng e2etest.Engine) {
 		{"CreditSettingsThresholdABool", "PUT", "/api/v1/organizations/1/credit/settings", "application/json", `{"threshold":true}`, "threshold"},
 		{"EventDataAnArray", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"2016-01-01T00:00:00Z","data":[]}`, "data"},
 		{"EventsAString", "POST", "/api/v1/events", e2etest.CTBatch, `"events"`, "array"},
+		{"EventProductIDAString", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":"2016-01-01T00:00:00Z","data":{"product_id":"2416"}}`, "product_id"},
+		{"EventTimeANumber", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.deleted","time":1451606400,"data":{"product_id":2416}}`, "time"},
+		{"EventAttributesAnArray", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.resource.changed","time":"2016-01-01T00:00:00Z","data":{"product_id":2416,"attributes":[]}}`, "attributes"},
+		{"EventBytesAString", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":"x","source":"s","type":"cloudmeter.traffic.metered","time":"2016-01-01T00:00:00Z","data":{"product_id":8381,"direction":"upload","bytes":"5"}}`, "bytes"},
+		{"EventIDANumber", "POST", "/api/v1/events", e2etest.CTEvent, `{"specversion":"1.0","id":5,"source":"s","type":"cloudmeter.resource.deleted","time":"2016-01-01T00:00:00Z","data":{"product_id":2416}}`, "id"},
+		{"CreditNoteANumber", "POST", "/api/v1/organizations/1/credit", "application/json", `{"amount":"10.00","note":5}`, "note"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := srv.Do(t, c.method, c.path, srv.AdminKey, c.ct, []byte(c.body))
