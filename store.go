@@ -69,6 +69,7 @@ type Store interface {
 	UsageStore
 	PriceBookStore
 	KeyStore
+	SigningKeyStore
 	TrafficStore
 	OrganizationStore
 	CreditStore

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/sqlite"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
@@ -114,8 +117,31 @@ func commandNames(parser *kong.Kong) []string {
 
 // StoreFlags choose the database.
 type StoreFlags struct {
-	DataDir     string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing)."`
+	DataDir     string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing by the commands that write; the commands that only read refuse one that does not exist)."`
 	DatabaseURL string `name:"database-url" env:"CLOUDMETER_DATABASE_URL" help:"PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=disable); when set, used instead of SQLite in the data directory."`
+}
+
+// openExisting opens the database for a command that only reads: on SQLite, a data
+// directory that does not exist (a typo such as ./dta) or holds no database is refused,
+// never created, so that the command cannot answer about an empty database.
+func (f StoreFlags) openExisting(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
+	if f.DatabaseURL == "" {
+		if err := checkDataDir(f.DataDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	return f.open(ctx)
+}
+
+func checkDataDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return cloudmeter.Errorf(cloudmeter.KindNotFound, "data directory %s does not exist: check --data-dir (or CLOUDMETER_DATA_DIR); a command that only reads never creates one", dir)
+	}
+	return cloudmeter.Errorf(cloudmeter.KindNotFound, "data directory %s holds no cloudmeter database (%s): check --data-dir (or CLOUDMETER_DATA_DIR); a command that only reads never creates one",
+		dir, sqlite.FileName)
 }
 
 func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
@@ -129,6 +155,7 @@ func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service
 // ServeCmd serves the APIs.
 type ServeCmd struct {
 	StoreFlags
+	SecretFlags
 	Listen              string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
 	MaxBodyBytes        int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
 	MaxBatchEvents      int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
@@ -163,6 +190,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		ReadTimeout:         c.ReadTimeout,
 		WriteTimeout:        c.WriteTimeout,
 		IdleTimeout:         c.IdleTimeout,
+		SecretFile:          c.SecretFile,
 		Logger:              slog.New(h),
 	})
 }

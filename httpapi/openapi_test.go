@@ -759,6 +759,13 @@ func cases() []tcase {
 			status: 200, checkRequest: true, check: wantIngest(1, 0)},
 		{name: "events conflict", op: events, key: "writer", ctype: "application/cloudevents+json", status: 409,
 			body: `{"specversion":"1.0","id":"op-1001","source":"provisioner/uk-reading","type":"cloudmeter.resource.deleted","time":"2016-02-01T12:58:01Z","data":{"product_id":2416}}`},
+		{name: "put prices dry run", op: putPrices, url: "/api/v1/prices?dry_run=true", key: "admin", ctype: "application/json",
+			body: `{"currency":"GBP","entries":[]}`, status: 200},
+		{name: "put prices leaving usage unpriced", op: putPrices, key: "admin", ctype: "application/json", body: `{"currency":"GBP","entries":[]}`, status: 409},
+		{name: "put prices bad dry_run", op: putPrices, url: "/api/v1/prices?dry_run=yes", key: "admin", ctype: "application/json",
+			body: string(demo.SeedPrices), status: 400},
+		{name: "put prices forced", op: putPrices, url: "/api/v1/prices?force=true", key: "admin", ctype: "application/json",
+			body: string(demo.SeedPrices), status: 200},
 
 		// Anomalies.
 		{name: "anomalies", op: anomalies, key: "admin", status: 200, check: wantKinds("not_applicable", "unpriced")},

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunUsage(t, open)
 	RunPriceBooks(t, open)
 	RunKeys(t, open)
+	RunSigningKeys(t, open)
 	RunTraffic(t, open)
 	RunOrganizations(t, open)
 	RunCredit(t, open)
