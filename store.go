@@ -72,6 +72,8 @@ type Store interface {
 	TrafficStore
 	OrganizationStore
 	CreditStore
+	ExportStore
+	PulledStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

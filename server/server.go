@@ -57,6 +57,8 @@ type Config struct {
 	// reads its answer a byte at a time is cut off.
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
+	// Exports configures the export worker (off unless enabled).
+	Exports ExportConfig
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
@@ -113,6 +115,11 @@ func Run(ctx context.Context, cfg Config) error {
 			Help: "Ingest batches waiting for the writer (SQLite)."},
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
+	stopExports, err := startExports(ctx, cfg.Exports, svc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopExports()
 	router := NewRouter(Surfaces{
 		Service:             svc,
 		Logger:              log,

@@ -10,6 +10,8 @@
 //   - traffic.go, RunTraffic: TrafficStore (metered traffic);
 //   - organizations.go, RunOrganizations: OrganizationStore (users' organizations);
 //   - credit.go, RunCredit: CreditStore (prepaid credit accounts and their audit);
+//   - exports.go, RunExports: ExportStore (export targets and the outbox of deliveries);
+//   - pulled.go, RunPulled: PulledStore (records imported by pull connectors);
 //   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
 //     rating and chunked spans hold what rating every event from scratch gives).
 //
@@ -38,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunTraffic(t, open)
 	RunOrganizations(t, open)
 	RunCredit(t, open)
+	RunExports(t, open)
+	RunPulled(t, open)
 	RunIncremental(t, open)
 }
 
