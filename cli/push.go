@@ -51,9 +51,11 @@ type ExportFlags struct {
 	ExportPoll       time.Duration `name:"export-poll" env:"CLOUDMETER_EXPORT_POLL" default:"10s" help:"Time between two rounds of the export worker."`
 	ExportLease      time.Duration `name:"export-lease" env:"CLOUDMETER_EXPORT_LEASE" default:"2m" help:"How long a delivery claimed by this instance is its alone; after a crash it is sent again once this has passed."`
 	ExportMinBackoff time.Duration `name:"export-min-backoff" env:"CLOUDMETER_EXPORT_MIN_BACKOFF" default:"2s" help:"Wait before the first retry of a delivery (doubled each time, with jitter)."`
+	ExportTimeout    time.Duration `name:"export-timeout" env:"CLOUDMETER_EXPORT_TIMEOUT" default:"30s" help:"How long one attempt to send a delivery may take; past it the attempt counts as failed and is retried."`
 	ExportMaxBackoff time.Duration `name:"export-max-backoff" env:"CLOUDMETER_EXPORT_MAX_BACKOFF" default:"15m" help:"Longest wait between two retries of a delivery."`
 }
 
 func (f ExportFlags) config() server.ExportConfig {
-	return server.ExportConfig{Enabled: f.ExportWorker, Poll: f.ExportPoll, Lease: f.ExportLease, MinBackoff: f.ExportMinBackoff, MaxBackoff: f.ExportMaxBackoff}
+	return server.ExportConfig{Enabled: f.ExportWorker, Poll: f.ExportPoll, Lease: f.ExportLease, MinBackoff: f.ExportMinBackoff, MaxBackoff: f.ExportMaxBackoff,
+		Timeout: f.ExportTimeout}
 }

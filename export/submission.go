@@ -229,7 +229,11 @@ func Items(u *report.Utilization, start, next int64) []Item {
 	for i := range u.Traffic {
 		r := &u.Traffic[i]
 		w := &r.Waypoint
-		it := Item{BillingPlanID: PlanID(w.Type, r.Entry, r.Source) + "." + string(r.Direction), ResourceID: strconv.FormatInt(w.ProductID, 10),
+		plan := PlanID(w.Type, r.Entry, r.Source)
+		if r.Source != "" || r.Entry == nil || r.Entry.Direction == nil {
+			plan += "." + string(r.Direction)
+		}
+		it := Item{BillingPlanID: plan, ResourceID: strconv.FormatInt(w.ProductID, 10),
 			Name: name(w.Label, w.Type, w.ProductID) + " " + string(r.Direction), Details: details(w.Type, w.ProductID, w.InfrastructureID, r.Source) + ", traffic",
 			Price: r.CostPerUnit.String(), Quantity: gb(r.Quantity), Units: "GB", Total: r.Cost.String()}
 		it.Start, it.End = stretch(r.Start, r.End, start, next)

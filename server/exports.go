@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ type ExportConfig struct {
 	Enabled bool
 	// Poll, Lease, MinBackoff and MaxBackoff: see export.Config (defaults when 0).
 	Poll, Lease, MinBackoff, MaxBackoff time.Duration
+	// Timeout bounds one attempt to send a delivery (default 30 s).
+	Timeout time.Duration
 	// Now is the worker's clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -34,7 +37,11 @@ func startExports(ctx context.Context, cfg ExportConfig, svc *service.Service, r
 	if !cfg.Enabled {
 		return func() {}, nil
 	}
-	w, err := export.New(export.Config{Service: svc, Poll: cfg.Poll, Lease: cfg.Lease, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+	var client *http.Client
+	if cfg.Timeout > 0 {
+		client = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: cfg.Timeout}
+	}
+	w, err := export.New(export.Config{Service: svc, Client: client, Poll: cfg.Poll, Lease: cfg.Lease, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
 		Now: cfg.Now, Logger: log, Metrics: metrics})
 	if err != nil {
 		return nil, err
