@@ -74,6 +74,7 @@ type Store interface {
 	CreditStore
 	ExportStore
 	PulledStore
+	InstallationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

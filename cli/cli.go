@@ -34,20 +34,21 @@ type Globals struct {
 type Root struct {
 	VersionFlag kong.VersionFlag `name:"version" help:"Print the version, the commit and the Go version, then exit."`
 
-	Serve   ServeCmd   `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
-	Demo    DemoCmd    `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
-	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
-	Users   UsersCmd   `cmd:"" help:"Put users in organizations and show them, directly on the database."`
-	Credit  CreditCmd  `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
-	Prices  PricesCmd  `cmd:"" help:"Import and show the price book, directly on the database."`
-	Report  ReportCmd  `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
-	Exports ExportsCmd `cmd:"" help:"Add, list and remove export targets (billing systems that receive usage in the marketplace format) and show their deliveries' status."`
-	Push    PushCmd    `cmd:"" help:"Send usage and interim billing to the export targets: one round with --once, else on their schedules."`
-	Pull    PullCmd    `cmd:"" help:"Import utilization from MetalSoft- or Hyperstack-compatible endpoints as source-tagged records."`
-	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
-	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
-	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
-	Version VersionCmd `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
+	Serve         ServeCmd         `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
+	Demo          DemoCmd          `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
+	Keys          KeysCmd          `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
+	Users         UsersCmd         `cmd:"" help:"Put users in organizations and show them, directly on the database."`
+	Credit        CreditCmd        `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
+	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, directly on the database."`
+	Prices        PricesCmd        `cmd:"" help:"Import and show the price book, directly on the database."`
+	Report        ReportCmd        `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
+	Exports       ExportsCmd       `cmd:"" help:"Add, list and remove export targets (billing systems that receive usage in the marketplace format) and show their deliveries' status."`
+	Push          PushCmd          `cmd:"" help:"Send usage and interim billing to the export targets: one round with --once, else on their schedules."`
+	Pull          PullCmd          `cmd:"" help:"Import utilization from MetalSoft- or Hyperstack-compatible endpoints as source-tagged records."`
+	Bench         BenchCmd         `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
+	Migrate       MigrateCmd       `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
+	Rerate        RerateCmd        `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
+	Version       VersionCmd       `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
 }
 
 // Main runs the command line and returns the exit code: 0 on success, 1 when a command

@@ -98,6 +98,12 @@ func (a *API) routes() []route {
 		{"GET /api/v1/keys", a.getKeys},
 		{"POST /api/v1/keys", a.postKey},
 		{"DELETE /api/v1/keys/{id}", a.deleteKey},
+		{"POST /api/v1/installations", a.postInstallation},
+		{"GET /api/v1/installations", a.getInstallations},
+		{"DELETE /api/v1/installations/{installation_id}", a.deleteInstallation},
+		{"GET /api/v1/installations/{installation_id}/billing", a.getInstallationBilling},
+		{"PUT /api/v1/installations/{installation_id}/invoices/{invoice_id}/state", a.putInvoiceState},
+		{"GET /api/v1/users/{user_id}/partner-charges", a.getPartnerCharges},
 	}
 }
 
@@ -409,8 +415,13 @@ func (a *API) getUtilization(w http.ResponseWriter, r *http.Request, key cloudme
 		a.fail(w, r, err)
 		return
 	}
+	out, err := a.withPartnerCharges(r, key, user, req.Start, req.End, NativeReport(u))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(NativeReport(u))
+	w.Write(out)
 }
 
 type keyJSON struct {

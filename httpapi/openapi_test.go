@@ -48,6 +48,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/marketplace"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -536,8 +537,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	e := newEnv(t, "sqlite") // routing does not depend on the engine
 	registered := map[string]bool{}
 	for _, p := range e.router.Routes() {
-		if slices.Contains(hyperstack.Routes(), p) {
-			continue // described in hyperstack/openapi.yaml, and checked against it there
+		if slices.Contains(hyperstack.Routes(), p) || slices.Contains(marketplace.Routes(), p) {
+			continue // described in hyperstack/ and marketplace/openapi.yaml, and checked against them there
 		}
 		if method, _ := splitPattern(p); method == "" {
 			t.Errorf("the router serves %q for every method: a route names its method", p)
@@ -1109,7 +1110,7 @@ func exercise(t *testing.T, eng string) {
 	e := newEnv(t, eng)
 	seen := map[string]map[int]bool{} // op -> statuses answered
 	rpcCodes := map[int]bool{}
-	for _, c := range cases() {
+	for _, c := range slices.Concat(cases(), installationCases()) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.before != nil {
 				c.before(e)

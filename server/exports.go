@@ -21,14 +21,18 @@ type ExportConfig struct {
 	Poll, Lease, MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one attempt to send a delivery (default 30 s).
 	Timeout time.Duration
-	// Now is the worker's clock (time.Now when nil).
+	// Now is the worker's clock (the server's when nil).
 	Now func() time.Time
 }
 
 // startExports registers the delivery metrics and, when enabled, starts the worker. The
 // returned function stops the worker and waits for it: a delivery in flight is finished
 // and recorded first.
-func startExports(ctx context.Context, cfg ExportConfig, svc *service.Service, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
+func startExports(ctx context.Context, server Config, svc *service.Service, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
+	cfg := server.Exports
+	if cfg.Now == nil {
+		cfg.Now = server.Now
+	}
 	outbox, err := svc.Outbox(service.SystemKey)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/marketplace"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -118,6 +119,9 @@ func shapeOf(path string) shape {
 	if strings.HasPrefix(path, hyperstack.Prefix) || path == hyperstack.PricebookPath {
 		return hyperstackShape
 	}
+	if strings.HasPrefix(path, marketplace.Prefix) {
+		return nativeShape // the marketplace's error shape is the native one
+	}
 	return nativeShape
 }
 
@@ -153,7 +157,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 	t.Run("UnknownPath", func(t *testing.T) {
 		for _, path := range []string{httpapi.Prefix + "no-such-route", httpapi.Prefix + "events/extra", "/api/developer/no-such-endpoint",
 			"/api/developer/developer/extra", "/no-such-route", "/v1/billing/no-such-route", "/v1/billing/billing/usage/extra",
-			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/"} {
+			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/v1/installations/icfg_x/billing/nothing", "/"} {
 			check(t, http.MethodGet, path, http.StatusNotFound, shapeOf(path))
 		}
 	})
@@ -164,7 +168,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 		}
 		for _, rt := range routes {
 			method, path, _ := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1").Replace(path)
+			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1", "{invoiceId}", "inv_1", "{resourceId}", "r1").Replace(path)
 			wrong := http.MethodPatch
 			if method == http.MethodPatch {
 				wrong = http.MethodPut

@@ -59,6 +59,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// Exports configures the export worker (off unless enabled).
 	Exports ExportConfig
+	// Now is the service's clock (time.Now when nil); tests set it to pin the server's
+	// time.
+	Now func() time.Time
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
@@ -99,7 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer store.Close()
-	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log})
+	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log, Now: cfg.Now})
 
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
@@ -115,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Help: "Ingest batches waiting for the writer (SQLite)."},
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
-	stopExports, err := startExports(ctx, cfg.Exports, svc, reg, log)
+	stopExports, err := startExports(ctx, cfg, svc, reg, log)
 	if err != nil {
 		return err
 	}

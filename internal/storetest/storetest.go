@@ -12,6 +12,8 @@
 //   - credit.go, RunCredit: CreditStore (prepaid credit accounts and their audit);
 //   - exports.go, RunExports: ExportStore (export targets and the outbox of deliveries);
 //   - pulled.go, RunPulled: PulledStore (records imported by pull connectors);
+//   - installations.go, RunInstallations: InstallationStore (marketplace installations,
+//     latest-wins billing data, partners' invoices, balances and resources);
 //   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
 //     rating and chunked spans hold what rating every event from scratch gives).
 //
@@ -42,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunCredit(t, open)
 	RunExports(t, open)
 	RunPulled(t, open)
+	RunInstallations(t, open)
 	RunIncremental(t, open)
 }
 
