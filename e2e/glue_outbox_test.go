@@ -131,6 +131,9 @@ func TestGlueKillSender(t *testing.T) {
 	now := time.Now().Unix()
 	monthStart, _ := monthOf(now)
 	last := time.Unix(monthStart-1, 0).UTC().Format("2006-01")
+	lastStart, _ := monthOf(monthStart - 1)
+	a.PostEvents(t, batch(provisioned("last-1", ts(lastStart+10), 9001, "instance", 1, 3668, "uk-reading", nil),
+		deleted("last-2", ts(lastStart+3609), 9001)))
 	st, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -169,11 +172,15 @@ func TestGlueKillSender(t *testing.T) {
 	var inv struct {
 		ExternalID string `json:"externalId"`
 		Period     struct{ Start, End string }
+		Items      []struct{ Total string }
+		Final      bool
 	}
 	json.Unmarshal(got[2].Body, &inv)
-	lastStart, _ := monthOf(monthStart - 1)
 	if inv.ExternalID != "cloudmeter-k-"+last || inv.Period.Start != wire(lastStart) || inv.Period.End != wire(monthStart) {
 		t.Errorf("invoice %+v: want externalId cloudmeter-k-%s over %s", inv, last, last)
+	}
+	if !inv.Final || len(inv.Items) != 1 || inv.Items[0].Total != "0.31000000" {
+		t.Errorf("invoice %+v: want final, with last month's one hour of the instance at 0.31", inv)
 	}
 	if len(got[3].Body) != 0 || got[3].Header.Get("Content-Type") != "" {
 		t.Errorf("finalize was sent with a body or a Content-Type: %q %q", got[3].Body, got[3].Header.Get("Content-Type"))

@@ -81,6 +81,8 @@ type Invoice struct {
 	Period      Period `json:"period"`
 	Items       []Item `json:"items"`
 	Discounts   []any  `json:"discounts"`
+	// Final says the invoice closes the period: nothing more is billed for it.
+	Final bool `json:"final"`
 }
 
 // InvoiceID is the externalId of a target's invoice for a period: the same however often
@@ -160,7 +162,8 @@ func (b Builder) Interim(ctx context.Context, t cloudmeter.ExportTarget, now tim
 }
 
 // Close builds the deliveries that close a past month: its final billing submission
-// (eod at the month's end), its invoice and the finalize.
+// (eod at the month's end), its invoice (final, when the month has usage: its externalId
+// is InvoiceID's, the same however often it is built) and the finalize.
 func (b Builder) Close(ctx context.Context, t cloudmeter.ExportTarget, period string, now time.Time) ([]cloudmeter.Delivery, error) {
 	start, next, err := service.PeriodBounds(period)
 	if err != nil {
@@ -175,14 +178,19 @@ func (b Builder) Close(ctx context.Context, t cloudmeter.ExportTarget, period st
 	if err != nil {
 		return nil, err
 	}
-	inv := Invoice{ExternalID: InvoiceID(t.ID, period), InvoiceDate: wireSec(next - 1), Memo: "Usage of " + period,
-		Period: sub.Period, Items: sub.Billing.Items, Discounts: []any{}}
-	invoice, err := delivery(t, cloudmeter.DeliveryInvoice, period, billingPath(t)+"/invoices", inv, sec)
-	if err != nil {
-		return nil, err
+	out := []cloudmeter.Delivery{final}
+	// A month without usage has nothing to invoice (an invoice holds at least one item).
+	if len(sub.Billing.Items) > 0 {
+		inv := Invoice{ExternalID: InvoiceID(t.ID, period), InvoiceDate: wireSec(next - 1), Memo: "Usage of " + period,
+			Period: sub.Period, Items: sub.Billing.Items, Discounts: []any{}, Final: true}
+		invoice, err := delivery(t, cloudmeter.DeliveryInvoice, period, billingPath(t)+"/invoices", inv, sec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, invoice)
 	}
 	finalize := cloudmeter.Delivery{TargetID: t.ID, Kind: cloudmeter.DeliveryFinalize, Period: period, Path: billingPath(t) + "/finalize", CreatedAt: sec}
-	return []cloudmeter.Delivery{final, invoice, finalize}, nil
+	return append(out, finalize), nil
 }
 
 func delivery(t cloudmeter.ExportTarget, kind cloudmeter.DeliveryKind, period, path string, body any, at int64) (cloudmeter.Delivery, error) {
