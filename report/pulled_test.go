@@ -22,7 +22,7 @@ func TestAddPulledProperty(t *testing.T) {
 		want := u.Total
 		for i := range n {
 			r := cloudmeter.PulledRecord{Source: "s", UserID: 1, InfrastructureID: rapid.Int64Range(1, 6).Draw(t, "infra"),
-				Type: rapid.SampledFrom([]cloudmeter.ResourceType{"instance", "drive", "network"}).Draw(t, "type"),
+				Type:      rapid.SampledFrom([]cloudmeter.ResourceType{"instance", "drive", "network"}).Draw(t, "type"),
 				ProductID: rapid.Int64Range(1, 9).Draw(t, "product"), Start: rapid.Int64Range(0, 1e6).Draw(t, "start"),
 				Quantity: int64(i), Cost: money.Amount(rapid.Int64Range(0, 1e12).Draw(t, "cost")), MeasurementPeriod: 3600}
 			if r.Type == "network" {
