@@ -19,17 +19,22 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/internal/testserver"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/server"
-	"github.com/cloudmeter/cloudmeter/sqlite"
 )
 
-// TestGlueTwoInstancesPostgres: two servers on one PostgreSQL database both run the
+// TestGlueTwoInstances: two servers on one PostgreSQL database both run the
 // export worker over the same targets, with rounds every second; the receiver gets every
 // submission the outbox holds as sent, and none twice.
-func TestGlueTwoInstancesPostgres(t *testing.T) {
-	url := e2etest.DatabaseURL(t, e2etest.Postgres)
+func TestGlueTwoInstances(t *testing.T) { e2etest.OnEachEngine(t, testGlueTwoInstances) }
+
+func testGlueTwoInstances(t *testing.T, eng e2etest.Engine) {
+	if eng == e2etest.SQLite {
+		t.Skip("several instances share one database on PostgreSQL; a SQLite data directory belongs to one instance")
+	}
+	url := e2etest.DatabaseURL(t, eng)
 	dir := t.TempDir()
 	key := e2etest.CreateKeyCLI(t, dir, url, 1, "admin")
 	var mu sync.Mutex
@@ -102,7 +107,9 @@ func TestGlueTwoInstancesPostgres(t *testing.T) {
 // SIGKILL while the receiver holds the month's invoice; the outbox still holds it, and
 // the instance started again sends it with the same body (the same externalId), then the
 // rest of the round, in order.
-func TestGlueKillSender(t *testing.T) {
+func TestGlueKillSender(t *testing.T) { e2etest.OnEachEngine(t, testGlueKillSender) }
+
+func testGlueKillSender(t *testing.T, eng e2etest.Engine) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary: skipped in -short mode")
 	}
@@ -110,8 +117,8 @@ func TestGlueKillSender(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cloudmeter").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	dir := t.TempDir()
-	key := e2etest.CreateKeyCLI(t, dir, "", 1, "admin")
+	dir, url := t.TempDir(), e2etest.DatabaseURL(t, eng)
+	key := e2etest.CreateKeyCLI(t, dir, url, 1, "admin")
 	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	rec := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		if strings.HasSuffix(r.Path, "/invoices") && n == 1 {
@@ -123,8 +130,8 @@ func TestGlueKillSender(t *testing.T) {
 	})
 	defer close(release)
 
-	sender := startSender(t, bin, dir)
-	a := &e2etest.Server{URL: sender.url, Engine: e2etest.SQLite, DataDir: dir, AdminKey: key, Client: &http.Client{Timeout: 30 * time.Second}}
+	sender := startSender(t, bin, dir, url)
+	a := &e2etest.Server{URL: sender.url, Engine: eng, DataDir: dir, DatabaseURL: url, AdminKey: key, Client: &http.Client{Timeout: 30 * time.Second}}
 	glueCloud(t, a)
 	// A target whose open period is last month: its next round closes that month (final
 	// billing, invoice, finalize) before the interim billing of this one.
@@ -134,12 +141,12 @@ func TestGlueKillSender(t *testing.T) {
 	lastStart, _ := monthOf(monthStart - 1)
 	a.PostEvents(t, batch(provisioned("last-1", ts(lastStart+10), 9001, "instance", 1, 3668, "uk-reading", nil),
 		deleted("last-2", ts(lastStart+3609), 9001)))
-	st, err := sqlite.Open(context.Background(), dir)
+	st, err := storeopen.Open(context.Background(), dir, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	addTarget(t, a, "k", rec.URL, "1h")
-	if _, err := st.DB().Exec(`UPDATE export_targets SET open_period = ?`, last); err != nil {
+	if _, err := st.DB().Exec(`UPDATE export_targets SET open_period = '` + last + `'`); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -150,12 +157,12 @@ func TestGlueKillSender(t *testing.T) {
 		t.Fatalf("no invoice arrived:\n%s", sender.logs)
 	}
 	sender.kill(t)
-	status, _ := glueCLI(t, 0, "exports", "status", "--data-dir", dir, "--database-url=")
+	status, _ := glueCLI(t, 0, append([]string{"exports", "status"}, dbArgs(a)...)...)
 	if !regexpLine(status, `^k\s+\S+\s+\S+\s+1\s+0\s+3\s+`) {
 		t.Fatalf("after the kill the outbox should hold the invoice, the finalize and the interim billing (sent 1, backlog 3):\n%s", status)
 	}
 
-	sender = startSender(t, bin, dir)
+	sender = startSender(t, bin, dir, url)
 	waitFor(t, 30*time.Second, "the round was sent after the restart", func() bool { return len(rec.requests()) >= 5 })
 	got := rec.requests()
 	var paths []string
@@ -193,7 +200,7 @@ func TestGlueKillSender(t *testing.T) {
 		t.Errorf("the interim billing of this month: %+v", interim)
 	}
 	sender.stop(t)
-	status, _ = glueCLI(t, 0, "exports", "status", "--data-dir", dir, "--database-url=")
+	status, _ = glueCLI(t, 0, append([]string{"exports", "status"}, dbArgs(a)...)...)
 	if !regexpLine(status, `^k\s+\S+\s+\S+\s+4\s+0\s+0\s+-`) {
 		t.Errorf("after the restart: want 4 sent, nothing waiting:\n%s", status)
 	}
@@ -209,9 +216,9 @@ type sender struct {
 
 var servingRE = regexp.MustCompile(`msg="cloudmeter serving" addr=(\S+)`)
 
-func startSender(t *testing.T, bin, dir string) *sender {
+func startSender(t *testing.T, bin, dir, url string) *sender {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--export-poll", "100ms", "--export-lease", "2s",
+	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--database-url="+url, "--listen", "127.0.0.1:0", "--export-poll", "100ms", "--export-lease", "2s",
 		"--export-min-backoff", "200ms")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CLOUDMETER_") {

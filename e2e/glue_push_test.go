@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/server"
 )
 
@@ -77,8 +78,10 @@ func testGluePush(t *testing.T, eng e2etest.Engine) {
 	for _, u := range sub.Usage {
 		metrics[u.ResourceID+" "+u.Name+" "+u.Type+" "+u.Units] = u.PeriodValue.String()
 	}
-	if hours := (to - 40 - from + 1) / 36; metrics["2416 instance hours interval hour"] == "" || hours == 0 {
-		t.Errorf("no instance hours among %v", metrics)
+	// The instance ran from `from` to 40 seconds before `to`: its hours to 8 places.
+	hours, _ := money.Cost(to-40-from+1, 3600, money.Amount(money.AmountScale))
+	if got := metrics["2416 instance hours interval hour"]; got == "" || mustAmount(t, got) != hours {
+		t.Errorf("instance hours %q, want %s (all: %v)", got, hours, metrics)
 	}
 	for k, v := range map[string]string{"3727 storage total GB": "40.0390625", "8381 traffic upload interval GB": "3", "8381 traffic download interval GB": "1.5"} {
 		if metrics[k] != v {
@@ -124,7 +127,8 @@ func testGlueReceiverFailures(t *testing.T, eng e2etest.Engine) {
 	refusing := newRecorder(t, func(n int, r *received, w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":{"code":"bad_request","message":"eod: must be within the period"}}`)
+		// A receiver that repeats the credentials it got: they must not reach the outbox.
+		io.WriteString(w, `{"error":{"code":"bad_request","message":"eod: must be within the period (`+r.Header.Get("Authorization")+`)"}}`)
 	})
 	addTarget(t, srv, "flaky", flaky.URL, "1h")
 	addTarget(t, srv, "refusing", refusing.URL, "1h")
