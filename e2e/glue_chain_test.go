@@ -3,8 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,5 +113,76 @@ func testGlueChainHyperstack(t *testing.T, eng e2etest.Engine) {
 	}, monthStart)
 	if got != want {
 		t.Errorf("C keeps %s for the month; A's Hyperstack usage totals %s", got, want)
+	}
+}
+
+// TestGlueChainFailingReceiver: between B and C a link that answers 500 without passing
+// the submission on, then passes it on but answers too late for B, then answers 429
+// with Retry-After, then passes it on: C keeps the month's billing once, equal to A's
+// report, and B's outbox has nothing left and nothing refused.
+func TestGlueChainFailingReceiver(t *testing.T) {
+	e2etest.OnEachEngine(t, testGlueChainFailingReceiver)
+}
+
+func testGlueChainFailingReceiver(t *testing.T, eng e2etest.Engine) {
+	a := e2etest.StartServerWith(t, eng, server.Config{})
+	_, end := glueCloud(t, a)
+	monthStart, _ := monthOf(end)
+	to := time.Now().Unix()
+	want := reportTotal(t, a, monthStart, to)
+
+	c := e2etest.StartServerWith(t, eng, server.Config{})
+	id, token := installation(t, c)
+	target, err := url.Parse(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	attempts := 0
+	link := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		attempts++
+		n := attempts
+		mu.Unlock()
+		switch n {
+		case 1:
+			http.Error(w, "upstream down", http.StatusInternalServerError)
+		case 2:
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r) // C keeps it...
+			time.Sleep(1500 * time.Millisecond)
+			w.WriteHeader(rec.Code) // ...but B has given up by now
+		case 3:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(link.Close)
+
+	b := e2etest.StartServerWith(t, eng, server.Config{Exports: server.ExportConfig{Enabled: true, Poll: 100 * time.Millisecond,
+		MinBackoff: 200 * time.Millisecond, MaxBackoff: 400 * time.Millisecond, Timeout: time.Second}})
+	glueCLI(t, 0, append([]string{"pull", "metalsoft", "--endpoint", a.URL, "--api-key", a.AdminKey, "--user", "1", "--from", ts(monthStart), "--to", ts(to)}, dbArgs(b)...)...)
+	glueCLI(t, 0, append([]string{"exports", "add", "--id", "c", "--url", link.URL, "--configuration-id", id, "--token", token, "--users", "1"}, dbArgs(b)...)...)
+	waitFor(t, 30*time.Second, "the submission got through", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return attempts >= 4
+	})
+	time.Sleep(time.Second) // room for an attempt too many
+	mu.Lock()
+	if attempts != 4 {
+		t.Errorf("%d attempts, want 4", attempts)
+	}
+	mu.Unlock()
+	got, days := keptBilling(t, c, id, monthStart)
+	if got != want || days != 1 {
+		t.Errorf("C keeps %s over %d day(s) for the month; A's report says %s", got, days, want)
+	}
+	status, _ := glueCLI(t, 0, append([]string{"exports", "status"}, dbArgs(b)...)...)
+	if !regexpLine(status, `^c\s+\S+\s+\S+\s+1\s+0\s+0\s+-`) {
+		t.Errorf("B's exports status:\n%s", status)
 	}
 }
