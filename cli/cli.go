@@ -39,7 +39,7 @@ type Root struct {
 	Keys          KeysCmd          `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
 	Users         UsersCmd         `cmd:"" help:"Put users in organizations and show them, directly on the database."`
 	Credit        CreditCmd        `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
-	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, directly on the database."`
+	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, and move their invoices along the state machine, directly on the database."`
 	Prices        PricesCmd        `cmd:"" help:"Import and show the price book, directly on the database."`
 	Report        ReportCmd        `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
 	Exports       ExportsCmd       `cmd:"" help:"Add, list and remove export targets (billing systems that receive usage in the marketplace format) and show their deliveries' status."`

@@ -197,3 +197,29 @@ func (c *InvoiceStateCmd) Run(g *Globals) error {
 	fmt.Fprintf(g.Stdout, "invoice %s is %s\n", inv.ID, inv.State)
 	return nil
 }
+
+// writePartnerCharges prints, after a report's table, what marketplace partners charged
+// the user over the report's window, per installation and per currency, as a part of its
+// own: the amounts are in the partners' currencies and not in the report's TOTAL. It
+// prints nothing when there are none.
+func writePartnerCharges(g *Globals, svc *service.Service, req service.ReportRequest) error {
+	charges, totals, err := svc.PartnerCharges(g.Ctx, service.SystemKey, req.UserID, req.Start, req.End)
+	if err != nil || len(charges) == 0 {
+		return err
+	}
+	w := g.Stdout
+	fmt.Fprintln(w, "\nPARTNER CHARGES (in each partner's currency; not part of the TOTAL above)")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "INSTALLATION\tPARTNER\tCURRENCY\tINVOICES\tINVOICED\tREFUNDED\tINTERIM\t")
+	for _, c := range charges {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", c.Installation.ID, c.Installation.Partner, c.Installation.Currency, c.Invoices,
+			c.Invoiced, c.Refunded, c.Interim)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, t := range totals {
+		fmt.Fprintf(w, "PARTNER TOTAL %s: invoiced %s, refunded %s, interim %s\n", t.Currency, t.Invoiced, t.Refunded, t.Interim)
+	}
+	return nil
+}

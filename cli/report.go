@@ -51,7 +51,10 @@ func (c *ReportCmd) Run(g *Globals) error {
 	case "csv":
 		return WriteCSV(g.Stdout, u)
 	}
-	return WriteTable(g.Stdout, u)
+	if err := WriteTable(g.Stdout, u); err != nil {
+		return err
+	}
+	return writePartnerCharges(g, svc, req)
 }
 
 // WriteTable prints a report as an aligned table with totals per resource type and a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudmeter/cloudmeter"
 )
@@ -78,6 +79,9 @@ func decodeObject(at string, raw json.RawMessage) (object, error) {
 func parseBody(body []byte) (object, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return object{}, invalid("request body: empty; send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return object{}, invalid("request body: must be UTF-8 text")
 	}
 	if !json.Valid(body) {
 		var v any

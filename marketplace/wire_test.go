@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cloudmeter/cloudmeter"
 )
@@ -77,6 +78,7 @@ func TestParseBillingRefusals(t *testing.T) {
 		{"BillingString", edit(t, `"billing":{"items"`, `"billing":"x","b":{"items"`), "billing: must be an array of items or an object"},
 		{"ItemWithoutName", edit(t, `"name":"H100 GPU hours",`, ``), "billing.items[0].name: is required"},
 		{"ItemEndBeforeStart", edit(t, `"end":"2026-12-02T00:00:00.000Z","name":"Block`, `"end":"2026-11-30T00:00:00.000Z","name":"Block`), "billing.items[1].end"},
+		{"InvalidUTF8", edit(t, `"units":"hour"`, "\"units\":\"ho\xffur\""), "request body: must be UTF-8"},
 		{"ControlCharacter", edit(t, `"units":"hour"`, `"units":"ho\u0000ur"`), "billing.items[0].units: must not contain control characters"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,6 +143,9 @@ func FuzzParseBilling(f *testing.F) {
 		}
 		if !json.Valid(b.Submission.Billing) || !json.Valid(b.Submission.UsageJSON) {
 			t.Fatal("kept billing or usage that is not JSON")
+		}
+		if !utf8.Valid(b.Submission.Billing) || !utf8.Valid(b.Submission.UsageJSON) || bytes.IndexByte(b.Submission.Billing, 0) >= 0 {
+			t.Fatal("kept billing or usage that a database may refuse (invalid UTF-8 or a NUL byte)")
 		}
 	})
 }

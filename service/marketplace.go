@@ -122,6 +122,9 @@ func (s *Service) AuthenticateInstallation(ctx context.Context, authorization, i
 		return in, err
 	}
 	reqinfo.SetKey(ctx, in.ID)
+	if cloudmeter.CheckText("id", id, cloudmeter.MaxNameBytes) != nil {
+		return in, cloudmeter.Errorf(cloudmeter.KindNotFound, "installation %q not found", id).About(cloudmeter.SubjectInstallation)
+	}
 	if in.ID == id {
 		if !in.Installed() {
 			return in, cloudmeter.Errorf(cloudmeter.KindNotFound, "installation %s was uninstalled at %s", id, cloudmeter.FormatTime(in.UninstalledAt)).
@@ -202,6 +205,9 @@ func (s *Service) SubmitInvoice(ctx context.Context, in cloudmeter.Installation,
 
 // Invoice returns an invoice of the installation. Errors: KindNotFound.
 func (s *Service) Invoice(ctx context.Context, in cloudmeter.Installation, invoiceID string) (cloudmeter.PartnerInvoice, error) {
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return cloudmeter.PartnerInvoice{}, err
+	}
 	return s.store.Invoice(ctx, in.ID, invoiceID)
 }
 
@@ -211,11 +217,22 @@ func (s *Service) Invoice(ctx context.Context, in cloudmeter.Installation, invoi
 // Errors: KindInvalid (a refund of 0, or past the total); KindConflict (the invoice is
 // not paid); KindNotFound.
 func (s *Service) RefundInvoice(ctx context.Context, in cloudmeter.Installation, invoiceID string, r cloudmeter.InvoiceRefund) (cloudmeter.PartnerInvoice, error) {
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return cloudmeter.PartnerInvoice{}, err
+	}
 	if r.Amount.Sign() <= 0 {
 		return cloudmeter.PartnerInvoice{}, cloudmeter.Errorf(cloudmeter.KindInvalid, "total: a refund must be above 0")
 	}
 	r.At = s.Now()
 	return s.store.RefundInvoice(ctx, in.ID, invoiceID, r)
+}
+
+// checkInvoiceID answers an invoice id that is no text as an unknown invoice.
+func checkInvoiceID(id string) error {
+	if cloudmeter.CheckText("invoiceId", id, cloudmeter.MaxNameBytes) != nil {
+		return cloudmeter.Errorf(cloudmeter.KindNotFound, "invoice %q not found", id)
+	}
+	return nil
 }
 
 // SetInvoiceState moves an invoice along the state machine (cloudmeter.CanMove), as the
@@ -225,6 +242,12 @@ func (s *Service) RefundInvoice(ctx context.Context, in cloudmeter.Installation,
 // KindConflict for a move the state machine does not allow.
 func (s *Service) SetInvoiceState(ctx context.Context, caller cloudmeter.APIKey, installationID, invoiceID string, to cloudmeter.InvoiceState) (cloudmeter.PartnerInvoice, error) {
 	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
+		return cloudmeter.PartnerInvoice{}, err
+	}
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return cloudmeter.PartnerInvoice{}, err
+	}
+	if err := cloudmeter.CheckText("installation id", installationID, cloudmeter.MaxNameBytes); err != nil {
 		return cloudmeter.PartnerInvoice{}, err
 	}
 	known := false
