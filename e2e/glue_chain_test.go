@@ -65,7 +65,7 @@ func chain(t *testing.T, eng e2etest.Engine, pullArgs func(b *e2etest.Server) []
 	b := e2etest.StartServerWith(t, eng, server.Config{})
 	b.PutPrices(t, otherPrices) // never used for pulled records
 	glueCLI(t, 0, pullArgs(b)...)
-	glueCLI(t, 0, append([]string{"exports", "add", "--id", "c", "--url", c.URL, "--configuration-id", id, "--token", token, "--users", "1"}, dbArgs(b)...)...)
+	glueCLI(t, 0, append([]string{"exports", "add", "--id", "c", "--url", c.URL, "--configuration-id", id, "--token=" + token, "--users", "1"}, dbArgs(b)...)...)
 	out, _ := glueCLI(t, 0, append([]string{"push", "--once"}, dbArgs(b)...)...)
 	if !strings.Contains(out, "sent 1, refused 0") {
 		status, _ := glueCLI(t, 0, append([]string{"exports", "status"}, dbArgs(b)...)...)
@@ -165,7 +165,7 @@ func testGlueChainFailingReceiver(t *testing.T, eng e2etest.Engine) {
 	b := e2etest.StartServerWith(t, eng, server.Config{Exports: server.ExportConfig{Enabled: true, Poll: 100 * time.Millisecond,
 		MinBackoff: 200 * time.Millisecond, MaxBackoff: 400 * time.Millisecond, Timeout: time.Second}})
 	glueCLI(t, 0, append([]string{"pull", "metalsoft", "--endpoint", a.URL, "--api-key", a.AdminKey, "--user", "1", "--from", ts(monthStart), "--to", ts(to)}, dbArgs(b)...)...)
-	glueCLI(t, 0, append([]string{"exports", "add", "--id", "c", "--url", link.URL, "--configuration-id", id, "--token", token, "--users", "1"}, dbArgs(b)...)...)
+	glueCLI(t, 0, append([]string{"exports", "add", "--id", "c", "--url", link.URL, "--configuration-id", id, "--token=" + token, "--users", "1"}, dbArgs(b)...)...)
 	waitFor(t, 30*time.Second, "the submission got through", func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -134,7 +134,7 @@ func dbArgs(srv *e2etest.Server) []string {
 func addTarget(t *testing.T, srv *e2etest.Server, id, url, schedule string) {
 	t.Helper()
 	args := append([]string{"exports", "add"}, dbArgs(srv)...)
-	args = append(args, "--id", id, "--url", url, "--configuration-id", "icfg_"+id, "--token", glueToken, "--users", "1", "--schedule", schedule)
+	args = append(args, "--id", id, "--url", url, "--configuration-id", "icfg_"+id, "--token="+glueToken, "--users", "1", "--schedule", schedule)
 	out, errOut := glueCLI(t, 0, args...)
 	if strings.Contains(out+errOut, glueToken) {
 		t.Errorf("exports add printed the token:\n%s%s", out, errOut)
