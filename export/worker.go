@@ -113,13 +113,14 @@ type RoundResult struct {
 // is set), then sends every delivery that is due until none is left or ctx ends.
 func (w *Worker) Round(ctx context.Context, force bool) (RoundResult, error) {
 	var res RoundResult
-	n, err := w.Schedule(ctx, force)
+	n, serr := w.Schedule(ctx, force)
 	res.Enqueued = n
-	if err != nil {
-		return res, err
-	}
+	// What is in the outbox is sent even when a target's round could not be built.
 	d, err := w.Deliver(ctx)
 	res.Sent, res.Failed, res.Retried = d.Sent, d.Failed, d.Retried
+	if err == nil {
+		err = serr
+	}
 	return res, err
 }
 
@@ -132,25 +133,29 @@ func (w *Worker) Schedule(ctx context.Context, force bool) (int, error) {
 		return 0, err
 	}
 	enqueued := 0
+	var first error // a target that cannot be built does not hold back the others
 	for _, t := range targets {
 		now := w.cfg.Now()
 		if !force && t.NextRunAt > now.Unix() {
 			continue
 		}
 		ds, open, err := w.builder.Round(ctx, t, now)
-		if err != nil {
-			return enqueued, fmt.Errorf("export target %s: %w", t.ID, err)
+		if err == nil {
+			var ok bool
+			if ok, err = w.store.EnqueueDeliveries(ctx, t.ID, t.NextRunAt, now.Unix()+t.Schedule, open, ds); err == nil && ok {
+				enqueued += len(ds)
+				w.cfg.Logger.Info("export round enqueued", "target", t.ID, "deliveries", len(ds), "period", open)
+			}
 		}
-		ok, err := w.store.EnqueueDeliveries(ctx, t.ID, t.NextRunAt, now.Unix()+t.Schedule, open, ds)
 		if err != nil {
-			return enqueued, err
-		}
-		if ok {
-			enqueued += len(ds)
-			w.cfg.Logger.Info("export round enqueued", "target", t.ID, "deliveries", len(ds), "period", open)
+			err = fmt.Errorf("export target %s: %w", t.ID, err)
+			w.cfg.Logger.Warn("export round", "target", t.ID, "err", cloudmeter.MessageOf(err))
+			if first == nil {
+				first = err
+			}
 		}
 	}
-	return enqueued, nil
+	return enqueued, first
 }
 
 // Deliver sends every delivery that is due, one claim at a time, until none is left or
