@@ -49,6 +49,11 @@ func keptBilling(t *testing.T, c *e2etest.Server, id string, monthStart int64) (
 	}
 	for _, m := range ans.Months {
 		if m.Start == ts(monthStart) {
+			// Every item's total is its price times its quantity at the currency's minor
+			// unit: C flags none.
+			if len(m.Anomalies) > 0 {
+				t.Errorf("C flagged items of the month: %v", m.Anomalies)
+			}
 			return mustAmount(t, m.Total), len(ans.Days)
 		}
 	}
