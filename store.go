@@ -73,6 +73,8 @@ type Store interface {
 	TrafficStore
 	OrganizationStore
 	CreditStore
+	ExportStore
+	PulledStore
 	InstallationStore
 
 	// Ping checks that the database answers.

@@ -45,6 +45,9 @@ type Root struct {
 	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, and move their invoices along the state machine, directly on the database."`
 	Prices        PricesCmd        `cmd:"" help:"Import and show the price book, directly on the database."`
 	Report        ReportCmd        `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
+	Exports       ExportsCmd       `cmd:"" help:"Add, list and remove export targets (billing systems that receive usage in the marketplace format) and show their deliveries' status."`
+	Push          PushCmd          `cmd:"" help:"Send usage and interim billing to the export targets: one round with --once, else on their schedules."`
+	Pull          PullCmd          `cmd:"" help:"Import utilization from MetalSoft- or Hyperstack-compatible endpoints as source-tagged records."`
 	Bench         BenchCmd         `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
 	Migrate       MigrateCmd       `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
 	Rerate        RerateCmd        `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
@@ -169,6 +172,7 @@ type ServeCmd struct {
 	WriteTimeout        time.Duration `env:"CLOUDMETER_WRITE_TIMEOUT" default:"2m" help:"How long a request may take from its headers to the end of its answer (at least --request-timeout plus 30s); a client that reads its answer slower is cut off."`
 	IdleTimeout         time.Duration `env:"CLOUDMETER_IDLE_TIMEOUT" default:"120s" help:"How long an idle keep-alive connection is kept open."`
 	LogFormat           string        `env:"CLOUDMETER_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json."`
+	ExportFlags
 }
 
 // Run serves until interrupted.
@@ -192,6 +196,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		IdleTimeout:         c.IdleTimeout,
 		SecretFile:          c.SecretFile,
 		Logger:              slog.New(h),
+		Exports:             c.ExportFlags.config(),
 	})
 }
 

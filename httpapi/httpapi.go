@@ -104,6 +104,9 @@ func (a *API) routes() []route {
 		{"GET /api/v1/installations/{installation_id}/billing", a.getInstallationBilling},
 		{"PUT /api/v1/installations/{installation_id}/invoices/{invoice_id}/state", a.putInvoiceState},
 		{"GET /api/v1/users/{user_id}/partner-charges", a.getPartnerCharges},
+		{"GET /api/v1/exports", a.getExports},
+		{"PUT /api/v1/exports/{target_id}", a.putExport},
+		{"DELETE /api/v1/exports/{target_id}", a.deleteExport},
 	}
 }
 

@@ -1117,7 +1117,7 @@ func exercise(t *testing.T, eng string) {
 	e := newEnv(t, eng)
 	seen := map[string]map[int]bool{} // op -> statuses answered
 	rpcCodes := map[int]bool{}
-	for _, c := range slices.Concat(cases(), installationCases()) {
+	for _, c := range slices.Concat(cases(), installationCases(), exportCases()) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.before != nil {
 				c.before(e)

@@ -83,6 +83,11 @@ func (f *fakeStore) DatacenterExists(_ context.Context, name string) (bool, erro
 	return false, nil
 }
 
+// PulledRecords: the fake holds no pulled records.
+func (f *fakeStore) PulledRecords(context.Context, cloudmeter.PulledQuery) ([]cloudmeter.PulledRecord, error) {
+	return nil, nil
+}
+
 func (f *fakeStore) PriceBookVersion(context.Context) (int64, error) {
 	if f.book == nil {
 		return 0, nil

@@ -17,6 +17,9 @@ type Record struct {
 	Quantity int64
 	// Cost is round_half_up_8(Quantity / MeasurementPeriod x CostPerUnit).
 	Cost money.Amount
+	// Source names the system a pulled record came from (AddPulled); its quantity and
+	// cost are that system's. Empty for locally metered usage.
+	Source string
 }
 
 // Utilization is a user's usage and cost over a closed window of seconds.

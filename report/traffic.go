@@ -36,6 +36,9 @@ type TrafficRecord struct {
 	Cost money.Amount
 	// Unpriced says why no price applies to traffic that was metered.
 	Unpriced string
+	// Source names the system a pulled record came from (AddPulled). Empty for locally
+	// metered traffic.
+	Source string
 }
 
 // TrafficTotal sums the records of one infrastructure, waypoint type and direction.

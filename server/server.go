@@ -58,6 +58,8 @@ type Config struct {
 	// reads its answer a byte at a time is cut off.
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
+	// Exports configures the export worker (off unless enabled).
+	Exports ExportConfig
 	// Now is the service's clock (time.Now when nil); tests set it to pin the server's
 	// time.
 	Now func() time.Time
@@ -126,6 +128,11 @@ func Run(ctx context.Context, cfg Config) error {
 			Help: "Ingest batches waiting for the writer (SQLite)."},
 			func() float64 { return float64(store.IngestStats().Queued) }),
 	)
+	stopExports, err := startExports(ctx, cfg, svc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopExports()
 	router := NewRouter(Surfaces{
 		Service:             svc,
 		Logger:              log,

@@ -115,6 +115,9 @@ func (s *Service) utilization(ctx context.Context, req ReportRequest, infras []c
 		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold %d usage records, more than %d", len(u.Records), maxRecords)
 	}
 	if err != nil || !report.Waypoints(spans) {
+		if err == nil {
+			err = s.addPulled(ctx, u, req, now, maxRecords)
+		}
 		return u, err
 	}
 	// The network report: traffic summed per piece of the window between price changes.
@@ -127,7 +130,7 @@ func (s *Service) utilization(ctx context.Context, req ReportRequest, infras []c
 	if err := report.AddTraffic(u, spans, infras, sums, cuts, pricer, now); err != nil {
 		return nil, err
 	}
-	return u, nil
+	return u, s.addPulled(ctx, u, req, now, maxRecords)
 }
 
 // tooLarge says what to do about a report over the record limit.

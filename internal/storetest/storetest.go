@@ -10,6 +10,8 @@
 //   - traffic.go, RunTraffic: TrafficStore (metered traffic);
 //   - organizations.go, RunOrganizations: OrganizationStore (users' organizations);
 //   - credit.go, RunCredit: CreditStore (prepaid credit accounts and their audit);
+//   - exports.go, RunExports: ExportStore (export targets and the outbox of deliveries);
+//   - pulled.go, RunPulled: PulledStore (records imported by pull connectors);
 //   - installations.go, RunInstallations: InstallationStore (marketplace installations,
 //     latest-wins billing data, partners' invoices, balances and resources);
 //   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
@@ -41,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunTraffic(t, open)
 	RunOrganizations(t, open)
 	RunCredit(t, open)
+	RunExports(t, open)
+	RunPulled(t, open)
 	RunInstallations(t, open)
 	RunIncremental(t, open)
 }
