@@ -23,10 +23,11 @@ type ExportsCmd struct {
 // ExportsAddCmd adds an export target.
 type ExportsAddCmd struct {
 	StoreFlags
+	SecretFlags
 	ID              string        `required:"" help:"A name for the target (letters, digits, '-', '_', '.')."`
 	URL             string        `name:"url" required:"" help:"The billing system's base URL; submissions go to URL/v1/installations/ID/billing."`
 	ConfigurationID string        `name:"configuration-id" required:"" help:"The installation's integrationConfigurationId."`
-	Token           string        `env:"CLOUDMETER_EXPORT_TOKEN" help:"The installation's access token (better from the environment or --token-file, which other users cannot read in the process list). Never printed."`
+	Token           string        `env:"CLOUDMETER_EXPORT_TOKEN" help:"The installation's access token (better from the environment or --token-file, which other users cannot read in the process list). Never printed. Stored sealed under the server secret when --secret-file is given (then serve and push need the same file), as given otherwise."`
 	TokenFile       string        `name:"token-file" type:"existingfile" help:"Read the access token from this file (its first line)."`
 	Users           []int64       `required:"" help:"The users whose usage the target receives (comma-separated or repeated)."`
 	Infrastructures []int64       `help:"Only these infrastructures of theirs (all when not given)."`
@@ -43,7 +44,7 @@ func (c *ExportsAddCmd) Run(g *Globals) error {
 		}
 		token = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
 	}
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openSealed(g.Ctx, c.StoreFlags)
 	if err != nil {
 		return err
 	}

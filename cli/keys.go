@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/keyseal"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
 // KeysCmd manages API keys.
@@ -19,7 +21,7 @@ type KeysCmd struct {
 
 // SecretFlags give the server secret, which seals the secrets of signing keys.
 type SecretFlags struct {
-	SecretFile string `name:"secret-file" env:"CLOUDMETER_SECRET_FILE" help:"File holding the server secret (at least 32 bytes; make one with: head -c 32 /dev/urandom | base64 > FILE). It seals the secrets of signing keys, so that signed requests (MetalSoft's SDKs) can be verified; it is never stored in the database. keys create --signing and serve must be given the same file."`
+	SecretFile string `name:"secret-file" env:"CLOUDMETER_SECRET_FILE" help:"File holding the server secret (at least 32 bytes; make one with: head -c 32 /dev/urandom | base64 > FILE). It seals the secrets of signing keys, so that signed requests (MetalSoft's SDKs) can be verified, and the access tokens of export targets; it is never stored in the database. keys create --signing, exports add, push and serve must be given the same file."`
 }
 
 // sealer loads the server secret, nil when no file is given.
@@ -32,6 +34,20 @@ func (f SecretFlags) sealer() (*keyseal.Sealer, error) {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%v", err)
 	}
 	return s, nil
+}
+
+// openSealed opens the store and a service that holds the server secret, when one is
+// given.
+func (f SecretFlags) openSealed(ctx context.Context, sf StoreFlags) (*sqlstore.Store, *service.Service, error) {
+	sealer, err := f.sealer()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := storeopen.Open(ctx, sf.DataDir, sf.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, service.New(st, service.Options{Sealer: sealer}), nil
 }
 
 // KeysCreateCmd creates a key.

@@ -11,6 +11,7 @@ import (
 // PushCmd sends the exports.
 type PushCmd struct {
 	StoreFlags
+	SecretFlags
 	Once       bool          `help:"Run one round and exit: a submission for every export target (due or not), then send every delivery that is due. Without it, run rounds on the targets' schedules until interrupted."`
 	Poll       time.Duration `default:"10s" help:"Time between two rounds (without --once)."`
 	Lease      time.Duration `default:"2m" help:"How long a claimed delivery is this instance's alone; after a crash it is sent again once this has passed."`
@@ -20,7 +21,7 @@ type PushCmd struct {
 
 // Run pushes.
 func (c *PushCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openSealed(g.Ctx, c.StoreFlags)
 	if err != nil {
 		return err
 	}

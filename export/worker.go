@@ -221,6 +221,13 @@ func (w *Worker) count(res *RoundResult, t cloudmeter.ExportTarget, d cloudmeter
 // send makes one attempt and says what became of it. Nothing it returns holds the
 // token.
 func (w *Worker) send(ctx context.Context, t cloudmeter.ExportTarget, d cloudmeter.Delivery) cloudmeter.DeliveryOutcome {
+	token, err := w.cfg.Service.ExportToken(t)
+	if err != nil {
+		// The operator's set-up, not the receiver: kept pending (nothing is lost) and
+		// shown in exports status until a server secret that opens it is given.
+		return w.retry(t, d, w.cfg.MaxBackoff, cloudmeter.MessageOf(err))
+	}
+	t.Token = token
 	var body io.Reader = http.NoBody
 	if d.Body != nil {
 		body = bytes.NewReader(d.Body)

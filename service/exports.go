@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
+	"strings"
 	"net/url"
 	"time"
 
@@ -49,6 +51,9 @@ func (r ExportTargetRequest) Validate() error {
 	if cloudmeter.HasControl(r.Token.Reveal()) || len(r.Token.Reveal()) > 4096 {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "token: must be at most 4096 bytes without control characters")
 	}
+	if strings.HasPrefix(r.Token.Reveal(), sealedTokenPrefix) {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "token: must not begin with %q, which marks a token sealed under the server secret", sealedTokenPrefix)
+	}
 	if len(r.Users) == 0 {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "users: name at least one user whose usage the target receives")
 	}
@@ -85,7 +90,11 @@ func (s *Service) PutExportTarget(ctx context.Context, caller cloudmeter.APIKey,
 	if schedule == 0 {
 		schedule = cloudmeter.DefaultExportSchedule
 	}
-	t := cloudmeter.ExportTarget{ID: r.ID, URL: r.URL, ConfigurationID: r.ConfigurationID, Token: r.Token, Users: r.Users,
+	token, err := s.sealToken(r.ID, r.Token)
+	if err != nil {
+		return cloudmeter.ExportTarget{}, err
+	}
+	t := cloudmeter.ExportTarget{ID: r.ID, URL: r.URL, ConfigurationID: r.ConfigurationID, Token: token, Users: r.Users,
 		Infrastructures: r.Infrastructures, Schedule: schedule, NextRunAt: now, OpenPeriod: PeriodOf(now), CreatedAt: now}
 	if err := s.store.PutExportTarget(ctx, t); err != nil {
 		return t, err
@@ -156,4 +165,51 @@ func PeriodBounds(period string) (start, next int64, err error) {
 		return 0, 0, cloudmeter.Errorf(cloudmeter.KindInvalid, "period: %q is not a month written YYYY-MM", period)
 	}
 	return p.Unix(), p.AddDate(0, 1, 0).Unix(), nil
+}
+
+// sealedTokenPrefix begins an export token as stored when it is sealed under the server
+// secret; what follows is the sealed token in base64.
+const sealedTokenPrefix = "sealed:v1:"
+
+// exportTokenContext binds a sealed token to its target: a sealed token copied to another
+// target's row does not open.
+func exportTokenContext(targetID string) string { return "export-target:" + targetID }
+
+// sealToken returns an export target's token as it is stored: sealed under the server
+// secret when the service has one (--secret-file), as given otherwise.
+func (s *Service) sealToken(targetID string, token cloudmeter.Secret) (cloudmeter.Secret, error) {
+	if s.sealer == nil {
+		return token, nil
+	}
+	sealed, err := s.sealer.Seal(exportTokenContext(targetID), []byte(token.Reveal()))
+	if err != nil {
+		return "", cloudmeter.Errorf(cloudmeter.KindInternal, "sealing the export token: %v", err)
+	}
+	return cloudmeter.Secret(sealedTokenPrefix + base64.StdEncoding.EncodeToString(sealed)), nil
+}
+
+// ExportToken returns the token a target's submissions are sent with: the stored token,
+// opened with the server secret when it was stored sealed.
+//
+// Errors: KindUnavailable when it is sealed and this process has no server secret, or
+// one that does not open it (the message never holds the token).
+func (s *Service) ExportToken(t cloudmeter.ExportTarget) (cloudmeter.Secret, error) {
+	stored := t.Token.Reveal()
+	rest, sealed := strings.CutPrefix(stored, sealedTokenPrefix)
+	if !sealed {
+		return t.Token, nil
+	}
+	if s.sealer == nil {
+		return "", cloudmeter.Errorf(cloudmeter.KindUnavailable,
+			"export target %s: its token is sealed under a server secret and this process was given none (--secret-file)", t.ID)
+	}
+	b, err := base64.StdEncoding.DecodeString(rest)
+	if err == nil {
+		b, err = s.sealer.Open(exportTokenContext(t.ID), b)
+	}
+	if err != nil {
+		return "", cloudmeter.Errorf(cloudmeter.KindUnavailable,
+			"export target %s: its sealed token does not open with the server secret of --secret-file (another secret, or the row was altered): add the target again with its token", t.ID)
+	}
+	return cloudmeter.Secret(b), nil
 }
