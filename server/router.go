@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
@@ -43,6 +44,7 @@ type Surfaces struct {
 //	/api/developer/  the MetalSoft-compatible JSON-RPC API (package metalsoft)
 //	/v1/billing/     the Hyperstack-compatible billing API (package hyperstack),
 //	/v1/pricebook    and its price book
+//	/ui/             the web dashboard (package dashboard)
 //	/                operations: /healthz, /readyz, /metrics, /openapi.yaml,
 //	                 /openapi-hyperstack.yaml
 func NewRouter(s Surfaces) *Router {
@@ -57,9 +59,10 @@ func NewRouter(s Surfaces) *Router {
 	hs := hyperstack.Handler(s.Service, hyperstack.Options{RateLimit: s.HyperstackRateLimit, Logger: log})
 	mux.Handle(hyperstack.Prefix, hs)
 	mux.Handle(hyperstack.PricebookPath, hs)
+	mux.Handle(dashboard.Prefix, dashboard.Handler(s.Service, dashboard.Options{Logger: log}))
 	ops, opsRoutes := operations(s, log)
 	mux.Handle("/", ops)
-	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), opsRoutes)
+	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), dashboard.Routes(), opsRoutes)
 	return &Router{Handler: mux, routes: routes}
 }
 
