@@ -132,7 +132,12 @@ func rows(c chart, bars []bar) template.HTML {
 			bw := scale(v, plotW, max)
 			s.f(`<rect class="s%d" x="%d" y="%d" width="%d" height="%d"><title>%s: %s</title></rect>`,
 				j, labelW, y, bw, rowH-4, esc(b.Label), esc(b.Texts[j]))
-			s.f(`<text class="value" x="%d" y="%d">%s</text>`, labelW+minOf(bw, plotW-150)+4, y+14, esc(b.Texts[j]))
+			if bw > plotW-170 {
+				// No room right of the bar: the figure goes inside its end.
+				s.f(`<text class="value inside" x="%d" y="%d">%s</text>`, labelW+bw-4, y+14, esc(b.Texts[j]))
+			} else {
+				s.f(`<text class="value" x="%d" y="%d">%s</text>`, labelW+bw+4, y+14, esc(b.Texts[j]))
+			}
 			y += rowH
 		}
 		y += 6

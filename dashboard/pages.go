@@ -64,6 +64,7 @@ func (h *handler) resource(w http.ResponseWriter, r *http.Request, c *call) erro
 		LinesHref: fmt.Sprintf("%susers/%d/infrastructures/%d/lines?month=%s", Prefix, res.UserID, res.InfrastructureID, m)}
 	if res.DeletedAt != 0 {
 		rc.Deleted = timeText(res.DeletedAt)
+		rc.State = "deleted (" + rc.State + " until then)"
 	}
 	if res.Type.Waypoint() {
 		rc.TrafficHref = fmt.Sprintf("%susers/%d/traffic?month=%s#waypoint-%d", Prefix, res.UserID, m, id)

@@ -36,7 +36,7 @@ import (
 //     again on 6 December (an anomaly: redundant_power), started on 8 December, moved to
 //     another server type on 15 December, deleted on 28 December;
 //   - traffic of product 900002, never provisioned (an anomaly: not_provisioned);
-//   - organization 1's prepaid credit: 250.00 topped up, threshold 40.00;
+//   - organization 1's prepaid credit: 2,500.00 topped up, threshold 40.00;
 //   - keys: customer (user 1, no permission), other (user 2, no permission), reader
 //     (user 3, utilization_reports_read), admin (user 3, admin).
 var worldNow = time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
@@ -94,7 +94,7 @@ func newWorld(t testing.TB, events []json.RawMessage) *world {
 		*k.dst = raw
 		w.keyIDs[key.ID] = k.name
 	}
-	amount, _ := money.ParseAmount("250.00")
+	amount, _ := money.ParseAmount("2500.00")
 	if _, _, err := svc.TopUpCredit(ctx, sys, 1, amount, "first top-up"); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func worldEvents() []json.RawMessage {
 	for h := 0; h < 10*24; h += 6 {
 		at := start.Add(time.Duration(h) * time.Hour).Format(time.RFC3339)
 		events = append(events, ev(fmt.Sprint("down-", h), at, "cloudmeter.traffic.metered",
-			map[string]any{"product_id": 900001, "direction": "download", "bytes": int64(h%24+1) * (3 << 28)}))
+			map[string]any{"product_id": 900001, "direction": "download", "bytes": int64(h%24+1+h/24%5) * (3 << 28)}))
 		if h%12 == 0 {
 			events = append(events, ev(fmt.Sprint("up-", h), at, "cloudmeter.traffic.metered",
 				map[string]any{"product_id": 900001, "direction": "upload", "bytes": int64(h/12+1) * (1 << 29)}))
