@@ -144,6 +144,11 @@ func Handler(svc *service.Service, opts Options) http.Handler {
 	return h.dispatch(mux)
 }
 
+var funcs = template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+	"sub": func(a, b int) int { return a - b },
+}
+
 // parsePages parses each page template with the layout.
 func parsePages() map[string]*template.Template {
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -156,7 +161,7 @@ func parsePages() map[string]*template.Template {
 		if name == "layout" {
 			continue
 		}
-		out[name] = template.Must(template.New("layout.html").ParseFS(templateFS, "templates/layout.html", n))
+		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
 )
 
@@ -353,5 +354,52 @@ func TestCookies(t *testing.T) {
 		if form.header.Get(h) == "" {
 			t.Errorf("no %s header", h)
 		}
+	}
+}
+
+var rowRE = regexp.MustCompile(`(?s)<table id="records">.*?</table>`)
+
+// TestLinesPages checks the lines come a page at a time, every line on exactly one page
+// in the report's order, and a page past the last is refused naming the parameter.
+func TestLinesPages(t *testing.T) {
+	defer dashboard.SetLinesPerPage(10)()
+	w := newWorld(t, worldEvents())
+	b := newBrowser(t, w.url)
+	b.signIn(w.customer)
+	all := b.get("/ui/users/1/lines.csv?month=2024-12")
+	var want []string
+	for _, line := range strings.Split(strings.TrimSpace(all.body), "\n")[1:] {
+		if strings.HasPrefix(line, "time,") {
+			f := strings.Split(line, ",")
+			want = append(want, f[3]+" "+f[7])
+		}
+	}
+	pages := (len(want) + 9) / 10
+	if pages < 3 {
+		t.Fatalf("%d lines: too few for the test", len(want))
+	}
+	var got []string
+	lineRE := regexp.MustCompile(`\((\d+)\)</a></td><td>[a-z]+</td><td>[^<]*</td><td>([0-9-]+ [0-9:]+) UTC</td>`)
+	for pg := 1; pg <= pages; pg++ {
+		p := b.get(fmt.Sprintf("/ui/users/1/lines?month=2024-12&page=%d", pg))
+		if p.status != http.StatusOK {
+			t.Fatalf("page %d: %d", pg, p.status)
+		}
+		rows := lineRE.FindAllStringSubmatch(rowRE.FindString(p.body), -1)
+		if len(rows) == 0 || len(rows) > 10 {
+			t.Errorf("page %d: %d lines", pg, len(rows))
+		}
+		for _, r := range rows {
+			got = append(got, r[1]+" "+strings.Replace(r[2], " ", "T", 1)+"Z")
+		}
+		if strings.Contains(p.body, fmt.Sprintf("page %d →", pg+1)) != (pg < pages) || !strings.Contains(p.body, fmt.Sprintf("Page %d of %d", pg, pages)) {
+			t.Errorf("page %d of %d: its navigation is wrong", pg, pages)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the pages hold %d lines, the CSV %d, or not in the same order:\n%v\n%v", len(got), len(want), got, want)
+	}
+	if p := b.get(fmt.Sprintf("/ui/users/1/lines?month=2024-12&page=%d", pages+1)); p.status != http.StatusBadRequest || !strings.Contains(p.body, "page:") {
+		t.Errorf("a page past the last: %d", p.status)
 	}
 }

@@ -29,7 +29,16 @@ type linesContent struct {
 	Infrastructures []infraLink
 	CSVHref         string
 	Base            string
+	// The page of lines shown: Page of Pages, each of at most linesPerPage lines of each
+	// table, the first being line FirstLine.
+	Page, Pages               int
+	FirstLine                 int
+	RecordCount, TrafficCount int
+	PrevPage, NextPage        string
 }
+
+// linesPerPage is the most lines of each table one page shows.
+var linesPerPage = 1000
 
 type infraLink struct {
 	ID    int64
@@ -110,14 +119,38 @@ func (h *handler) lines(w http.ResponseWriter, r *http.Request, c *call) error {
 		lc.Infrastructures = append(lc.Infrastructures, infraLink{inf.ID, inf.Label,
 			fmt.Sprintf("%s/infrastructures/%d/lines?month=%s", base, inf.ID, m)})
 	}
-	for i := range u.Records {
+	// One page of lines at a time: a month of 10,000 resources holds some 23,000 (the CSV
+	// holds them all).
+	pages := max(1, (len(u.Records)+linesPerPage-1)/linesPerPage, (len(u.Traffic)+linesPerPage-1)/linesPerPage)
+	pg := 1
+	if s := r.URL.Query().Get("page"); s != "" {
+		n, err := parseID("page", s)
+		if err != nil {
+			return err
+		}
+		if n > int64(pages) {
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "page: %d is past the last page, %d", n, pages)
+		}
+		pg = int(n)
+	}
+	lc.Page, lc.Pages = pg, pages
+	lc.RecordCount, lc.TrafficCount = len(u.Records), len(u.Traffic)
+	lo := (pg - 1) * linesPerPage
+	if pg > 1 {
+		lc.PrevPage = fmt.Sprintf("%s?month=%s&page=%d", path, m, pg-1)
+	}
+	if pg < pages {
+		lc.NextPage = fmt.Sprintf("%s?month=%s&page=%d", path, m, pg+1)
+	}
+	lc.FirstLine = lo + 1
+	for i := lo; i < min(len(u.Records), lo+linesPerPage); i++ {
 		rec := &u.Records[i]
 		lc.Records = append(lc.Records, lineRow{InfrastructureID: rec.InfrastructureID, Type: rec.Type, ProductID: rec.ProductID,
 			Label: rec.Label, State: rec.State, Attributes: attributesText(rec.Attributes), Start: timeText(rec.Start), End: timeText(rec.End),
 			Quantity: intText(rec.Quantity) + " s", Period: rec.MeasurementPeriod, CostPerUnit: amountText(rec.CostPerUnit, u.Currency),
 			Cost: amountText(rec.Cost, u.Currency), Unpriced: rec.Unpriced})
 	}
-	for i := range u.Traffic {
+	for i := lo; i < min(len(u.Traffic), lo+linesPerPage); i++ {
 		t := &u.Traffic[i]
 		lc.Traffic = append(lc.Traffic, trafficRow{InfrastructureID: t.Waypoint.InfrastructureID, Type: t.Waypoint.Type,
 			ProductID: t.Waypoint.ProductID, Label: t.Waypoint.Label, Direction: t.Direction, Start: timeText(t.Start), End: timeText(t.End),

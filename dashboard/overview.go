@@ -3,6 +3,8 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
+	"runtime/debug"
+	"sync"
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
@@ -121,12 +123,28 @@ func (h *handler) summary(r *http.Request, c *call, req service.ReportRequest) (
 }
 
 func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*overviewContent, error) {
-	cur, err := h.summary(r, c, service.ReportRequest{UserID: user, Start: m.Start(), End: m.End()})
-	if err != nil {
-		return nil, err
-	}
+	// The service calls are independent: they run side by side.
 	pm := m.Prev()
-	prev, err := h.summary(r, c, service.ReportRequest{UserID: user, Start: pm.Start(), End: pm.End()})
+	var cur, prev *summaryOf
+	var cv *service.CreditView
+	var creditErr error
+	err := parallel(
+		func() (err error) {
+			cur, err = h.summary(r, c, service.ReportRequest{UserID: user, Start: m.Start(), End: m.End()})
+			return err
+		},
+		func() (err error) {
+			prev, err = h.summary(r, c, service.ReportRequest{UserID: user, Start: pm.Start(), End: pm.End()})
+			return err
+		},
+		func() error {
+			mem, err := h.svc.Organization(r.Context(), c.key, user)
+			if err != nil {
+				return err
+			}
+			cv, creditErr = h.svc.Credit(r.Context(), c.key, mem.OrganizationID, false)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -213,24 +231,29 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 		Series: []string{m.Title(), pm.Title()}}, split)
 
 	// Each infrastructure's total: the summary of the month filtered by it.
-	infraTotal := func(s *summaryOf, mm month) (map[int64]money.Amount, error) {
-		out := map[int64]money.Amount{}
-		for _, inf := range s.u.Infrastructures {
-			f, err := h.svc.Utilization(r.Context(), c.key, service.ReportRequest{UserID: user, Start: mm.Start(), End: mm.End(),
-				InfrastructureIDs: []int64{inf.ID}})
-			if err != nil {
-				return nil, err
-			}
-			out[inf.ID] = f.Total
+	curInf, prevInf := map[int64]money.Amount{}, map[int64]money.Amount{}
+	var mu sync.Mutex
+	var calls []func() error
+	for _, q := range []struct {
+		s   *summaryOf
+		mm  month
+		out map[int64]money.Amount
+	}{{cur, m, curInf}, {prev, pm, prevInf}} {
+		for _, inf := range q.s.u.Infrastructures {
+			calls = append(calls, func() error {
+				f, err := h.svc.Utilization(r.Context(), c.key, service.ReportRequest{UserID: user, Start: q.mm.Start(), End: q.mm.End(),
+					InfrastructureIDs: []int64{inf.ID}})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				q.out[inf.ID] = f.Total
+				mu.Unlock()
+				return nil
+			})
 		}
-		return out, nil
 	}
-	curInf, err := infraTotal(cur, m)
-	if err != nil {
-		return nil, err
-	}
-	prevInf, err := infraTotal(prev, pm)
-	if err != nil {
+	if err := parallel(calls...); err != nil {
 		return nil, err
 	}
 	var infraBars []bar
@@ -260,12 +283,7 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 		Series: []string{m.Title(), pm.Title()}}, infraBars)
 
 	// The organization's prepaid credit.
-	mem, err := h.svc.Organization(r.Context(), c.key, user)
-	if err != nil {
-		return nil, err
-	}
-	cv, err := h.svc.Credit(r.Context(), c.key, mem.OrganizationID, false)
-	switch {
+	switch err := creditErr; {
 	case err != nil && cloudmeter.KindOf(err) != cloudmeter.KindTooLarge:
 		return nil, err
 	case err != nil:
@@ -284,6 +302,39 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 		o.Credit = cc
 	}
 	return o, nil
+}
+
+// maxParallel bounds the service calls one page runs at once.
+var maxParallel = 4
+
+// parallel runs fns side by side, at most maxParallel at once, and returns the first
+// error in the order of fns. A panic in one is its error (the page answers 500), not the
+// end of the process.
+func parallel(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, debug.Stack()))
+				}
+				<-sem
+				wg.Done()
+			}()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func labelOr(label string, id int64) string {
