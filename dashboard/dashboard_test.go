@@ -350,6 +350,13 @@ func TestCookies(t *testing.T) {
 	if strings.Contains(session.Value, w.customer) || strings.Contains(session.Value, strings.SplitN(w.customer, ":", 2)[1]) {
 		t.Errorf("the session cookie holds the key")
 	}
+	// Behind a proxy that terminates TLS the cookies are Secure.
+	req, _ := http.NewRequest(http.MethodGet, w.url+"/ui/signin", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	tls := newBrowser(t, w.url).do(req)
+	if cs := (&http.Response{Header: tls.header}).Cookies(); len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookies behind a TLS proxy: %v, want one Secure, HttpOnly, SameSite=Strict", tls.header["Set-Cookie"])
+	}
 	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"} {
 		if form.header.Get(h) == "" {
 			t.Errorf("no %s header", h)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -118,10 +119,13 @@ func (h *handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 		Secure: h.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
-// secure reports whether cookies must be Secure: the request came over TLS, or the
-// server is configured as being behind a TLS proxy.
+// secure reports whether cookies must be Secure: the request came over TLS, through a
+// proxy that terminated TLS (X-Forwarded-Proto: https), or the dashboard is configured so.
+// A client that sends the header over plain HTTP only makes its own cookie Secure, which
+// its browser then keeps off plain HTTP: no one else's session is weakened.
 func (h *handler) secure(r *http.Request) bool {
-	return r.TLS != nil || h.opts.SecureCookies
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return r.TLS != nil || h.opts.SecureCookies || strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
 func cookieValue(r *http.Request, name string) string {
