@@ -123,7 +123,7 @@ func (h *handler) summary(r *http.Request, c *call, req service.ReportRequest) (
 }
 
 func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*overviewContent, error) {
-	// The service calls are independent: they run side by side.
+	// The service calls are independent: they may run side by side (maxParallel).
 	pm := m.Prev()
 	var cur, prev *summaryOf
 	var cv *service.CreditView
@@ -304,8 +304,10 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 	return o, nil
 }
 
-// maxParallel bounds the service calls one page runs at once.
-var maxParallel = 4
+// maxParallel bounds the service calls one page runs at once. One: on a 2-core machine
+// shared with ingest and other requests, calls side by side took more CPU time and no less
+// wall-clock time than one after another (docs/benchmarks.md, "Dashboard").
+var maxParallel = 1
 
 // parallel runs fns side by side, at most maxParallel at once, and returns the first
 // error in the order of fns. A panic in one is its error (the page answers 500), not the
