@@ -51,6 +51,21 @@ func BenchmarkPages10k(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
+	// For scale: one JSON-RPC summary of the same month, the report the overview shows
+	// (the overview asks the service for that report and about ten others).
+	b.Run("json-rpc-summary", func(b *testing.B) {
+		body := `{"jsonrpc":"2.0","id":1,"method":"resource_utilization_summary","params":[1,"2024-12-01T00:00:00Z","2024-12-31T23:59:59Z"]}`
+		cpu0 := cpuTime()
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodPost, w.url+"/api/developer/developer", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+w.customer)
+			p := br.do(req)
+			if p.status != http.StatusOK || !strings.Contains(p.body, `"total_cost"`) {
+				b.Fatalf("summary: %d %.300s", p.status, p.body)
+			}
+		}
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	})
 }
 
 // cpuTime is the user and system time of the process so far.
