@@ -302,6 +302,17 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("price book diff: %d added entries, want 2", n)
 	}
 	c.screenshot("prices")
+	// The compare form (a POST with its token) shows the other direction.
+	c.do(chromedp.SetValue(chromedp.ID("from"), "2"), chromedp.SetValue(chromedp.ID("to"), "1"))
+	if st := c.navigate(chromedp.Click(chromedp.CSS("#diff-heading ~ form button"))); st != 200 || c.count("#diff tr.removed") != 2 || c.count("#diff tr.added") != 0 {
+		t.Errorf("comparing version 2 with 1: %d at %s, %d removed, %d added; want 2 removed", st, c.location(), c.count("#diff tr.removed"), c.count("#diff tr.added"))
+	}
+	// The users form opens any user's overview for a key that reads every user.
+	c.open("/ui/users")
+	c.do(chromedp.SendKeys(chromedp.ID("user"), "2"))
+	if st := c.navigate(chromedp.Click(chromedp.CSS("form.inline button"))); st != 200 || !strings.HasPrefix(c.location(), "/ui/overview?user=2") {
+		t.Errorf("users form: %d at %s", st, c.location())
+	}
 	if st := c.open("/ui/admin/keys"); st != 200 {
 		t.Fatalf("keys: %d", st)
 	}

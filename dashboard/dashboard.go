@@ -101,6 +101,7 @@ func (h *handler) routes() []route {
 		{"POST /ui/signout", h.page(h.signout)},
 		{"GET /ui/overview", h.page(h.overview)},
 		{"GET /ui/users", h.page(h.users)},
+		{"POST /ui/users", h.page(h.openUser)},
 		{"GET /ui/users/{user_id}/lines", h.page(h.lines)},
 		{"GET /ui/users/{user_id}/lines.csv", h.page(h.linesCSV)},
 		{"GET /ui/users/{user_id}/infrastructures/{id}/lines", h.page(h.lines)},
@@ -109,6 +110,7 @@ func (h *handler) routes() []route {
 		{"GET /ui/resources/{product_id}", h.page(h.resource)},
 		{"GET /ui/anomalies", h.page(h.anomalies)},
 		{"GET /ui/admin/prices", h.page(h.prices)},
+		{"POST /ui/admin/prices", h.page(h.comparePrices)},
 		{"GET /ui/admin/keys", h.page(h.keys)},
 		{"GET /ui/admin/{page}", h.page(h.adminPage)},
 	}

@@ -2,17 +2,22 @@ package dashboard_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
+	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // normalize replaces what differs from run to run (CSRF tokens, key ids) by fixed names.
@@ -319,12 +324,82 @@ func TestPermissions(t *testing.T) {
 		!strings.Contains(p.body, "api_key:") {
 		t.Errorf("sign-in with a wrong key: %d\n%s", p.status, p.body)
 	}
+	// Every form carries its token: the users page's and the price books' too.
+	if p := reader.post("/ui/users", url.Values{"user": {"2"}, "month": {"2024-12"}}); p.status != http.StatusForbidden {
+		t.Errorf("users form without token: %d, want 403", p.status)
+	}
+	readerTok := csrfOf(t, reader.get("/ui/users"))
+	if p := reader.post("/ui/users", url.Values{"csrf": {readerTok}, "user": {"2"}, "month": {"2024-12"}}); p.status != http.StatusSeeOther ||
+		p.header.Get("Location") != "/ui/overview?user=2&month=2024-12" {
+		t.Errorf("users form: %d to %q", p.status, p.header.Get("Location"))
+	}
+	if p := reader.post("/ui/users", url.Values{"csrf": {readerTok}, "user": {"x"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "user:") {
+		t.Errorf("users form with a bad user: %d", p.status)
+	}
+	if p := cust.post("/ui/admin/prices", url.Values{"from": {"1"}, "to": {"2"}}); p.status != http.StatusForbidden {
+		t.Errorf("price books form without token: %d, want 403", p.status)
+	}
+
 	// Sign-out with the token ends the session.
 	if p := cust.post("/ui/signout", url.Values{"csrf": {tok}}); p.status != http.StatusSeeOther {
 		t.Errorf("sign-out: %d, want 303", p.status)
 	}
 	if p := cust.get("/ui/overview"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/ui/signin" {
 		t.Errorf("after sign-out: %d to %q, want 303 to /ui/signin", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestRevokedKey checks a revoked key's sessions end at its next request.
+func TestRevokedKey(t *testing.T) {
+	w := newWorld(t, worldEvents())
+	b := newBrowser(t, w.url)
+	b.signIn(w.customer)
+	if p := b.get("/ui/overview?month=2024-12"); p.status != http.StatusOK {
+		t.Fatalf("overview: %d", p.status)
+	}
+	for id, name := range w.keyIDs {
+		if name == "customer" {
+			if err := w.svc.RevokeKey(context.Background(), service.SystemKey, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if p := b.get("/ui/overview?month=2024-12"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/ui/signin" {
+		t.Errorf("after the key was revoked: %d to %q, want 303 to /ui/signin", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestAdminPages checks the extension point: a page another feature adds is listed in the
+// navigation for the keys it names, served in the layout, and its errors answered as any
+// page's.
+func TestAdminPages(t *testing.T) {
+	w := newWorld(t, worldEvents())
+	h := dashboard.Handler(w.svc, dashboard.Options{AdminPages: []dashboard.AdminPage{{
+		Path: "installations", Title: "Installations",
+		Render: func(ctx context.Context, key cloudmeter.APIKey, r *http.Request) (template.HTML, error) {
+			if err := key.Require(cloudmeter.PermAdmin); err != nil {
+				return "", err
+			}
+			return template.HTML(`<p id="ext">3 installations</p>`), nil
+		},
+	}}})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	admin, cust := newBrowser(t, srv.URL), newBrowser(t, srv.URL)
+	admin.signIn(w.admin)
+	cust.signIn(w.customer)
+	p := admin.get("/ui/admin/installations")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `<p id="ext">3 installations</p>`) || !strings.Contains(p.body, `<h1>Installations</h1>`) {
+		t.Errorf("admin: %d\n%s", p.status, p.body)
+	}
+	if !strings.Contains(admin.get("/ui/overview?month=2024-12").body, `href="/ui/admin/installations"`) {
+		t.Errorf("the admin's navigation does not list the page")
+	}
+	if strings.Contains(cust.get("/ui/overview?month=2024-12").body, `href="/ui/admin/installations"`) {
+		t.Errorf("a customer's navigation lists the page")
+	}
+	if p := cust.get("/ui/admin/installations"); p.status != http.StatusForbidden {
+		t.Errorf("customer: %d, want 403", p.status)
 	}
 }
 

@@ -212,6 +212,7 @@ func (h *handler) anomalies(w http.ResponseWriter, r *http.Request, c *call) err
 // usersContent is the key's own user and organization, and for a key that reads every
 // user a form to open any.
 type usersContent struct {
+	CSRF           string
 	Own            int64
 	OrganizationID int64
 	Users          []int64
@@ -220,28 +221,29 @@ type usersContent struct {
 }
 
 func (h *handler) users(w http.ResponseWriter, r *http.Request, c *call) error {
-	if s := r.URL.Query().Get("user"); s != "" {
-		id, err := parseID("user", s)
-		if err != nil {
-			return err
-		}
-		q := "?user=" + fmt.Sprint(id)
-		if m := r.URL.Query().Get("month"); m != "" {
-			if _, err := parseMonth(m, c.now); err != nil {
-				return err
-			}
-			q += "&month=" + m
-		}
-		http.Redirect(w, r, Prefix+"overview"+q, http.StatusSeeOther)
-		return nil
-	}
 	mem, err := h.svc.Organization(r.Context(), c.key, c.key.UserID)
 	if err != nil {
 		return err
 	}
-	uc := &usersContent{Own: c.key.UserID, OrganizationID: mem.OrganizationID, Users: mem.Users,
+	uc := &usersContent{CSRF: c.sess.csrf, Own: c.key.UserID, OrganizationID: mem.OrganizationID, Users: mem.Users,
 		ReadsAll: c.key.Has(cloudmeter.PermUtilizationReportsRead), Month: parseMonthOrNow(c.now)}
 	h.render(w, r, c, http.StatusOK, "users", "Users", uc)
+	return nil
+}
+
+// openUser answers the form of the users page (a POST, with its CSRF token, like every
+// form): it sends the browser to the overview of the user and month asked for, which the
+// service then allows or refuses.
+func (h *handler) openUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := parseID("user", r.PostFormValue("user"))
+	if err != nil {
+		return err
+	}
+	m, err := parseMonth(r.PostFormValue("month"), c.now)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("%soverview?user=%d&month=%s", Prefix, id, m), http.StatusSeeOther)
 	return nil
 }
 
@@ -252,6 +254,7 @@ func parseMonthOrNow(now int64) string {
 
 // pricesContent lists the kept price book versions and the difference between two.
 type pricesContent struct {
+	CSRF     string
 	Versions []versionRow
 	From, To int64
 	Diff     *bookDiff
@@ -277,7 +280,7 @@ func (h *handler) prices(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
-	pc := &pricesContent{}
+	pc := &pricesContent{CSRF: c.sess.csrf}
 	for _, v := range versions {
 		pc.Versions = append(pc.Versions, versionRow{v.Version, timeText(v.CreatedAt)})
 	}
@@ -305,6 +308,21 @@ func (h *handler) prices(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	h.render(w, r, c, http.StatusOK, "prices", "Price books", pc)
+	return nil
+}
+
+// comparePrices answers the form of the price books page: it sends the browser to the
+// difference between the two versions chosen.
+func (h *handler) comparePrices(w http.ResponseWriter, r *http.Request, c *call) error {
+	from, err := parseID("from", r.PostFormValue("from"))
+	if err != nil {
+		return err
+	}
+	to, err := parseID("to", r.PostFormValue("to"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("%sadmin/prices?from=%d&to=%d#diff-heading", Prefix, from, to), http.StatusSeeOther)
 	return nil
 }
 
