@@ -485,3 +485,38 @@ func TestLinesPages(t *testing.T) {
 		t.Errorf("a page past the last: %d", p.status)
 	}
 }
+
+// TestBadInput checks every bad parameter is answered with a 4xx page naming it (never a
+// 5xx), and the extreme months are answered.
+func TestBadInput(t *testing.T) {
+	w := newWorld(t, worldEvents())
+	b := newBrowser(t, w.url)
+	b.signIn(w.reader)
+	for _, c := range []struct {
+		path   string
+		status int
+		names  string
+	}{
+		{"/ui/overview?month=1970-01", 200, ""},
+		{"/ui/overview?month=9999-12", 200, ""},
+		{"/ui/users/1/lines?month=1970-01", 200, ""},
+		{"/ui/users/1/traffic?month=9999-12", 200, ""},
+		{"/ui/resources/900001?month=1970-01", 200, ""},
+		{"/ui/overview?month=%FF", 400, "month:"},
+		{"/ui/overview?month=2024-1", 400, "month:"},
+		{"/ui/overview?user=-3", 400, "user:"},
+		{"/ui/overview?user=99&month=2024-12", 404, "user 99"},
+		{"/ui/resources/123", 404, "123"},
+		{"/ui/resources/abc", 400, "product_id:"},
+		{"/ui/anomalies?user=x", 400, "user:"},
+		{"/ui/users/1/lines?month=2024-12&page=0", 400, "page:"},
+		{"/ui/users/1/infrastructures/777/lines?month=2024-12", 404, "infrastructure 777"},
+		{"/ui/users/1/infrastructures/0/lines?month=2024-12", 400, "infrastructure id:"},
+		{"/ui/admin/prices?from=1&to=9", 403, "prices_read"},
+	} {
+		p := b.get(c.path)
+		if p.status != c.status || !strings.Contains(html.UnescapeString(p.body), c.names) {
+			t.Errorf("GET %s: %d, want %d naming %q:\n%.300s", c.path, p.status, c.status, c.names, p.body[max(0, strings.Index(p.body, "<main")):])
+		}
+	}
+}
