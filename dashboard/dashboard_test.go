@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/dashboard"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -33,9 +34,14 @@ var svgRE = regexp.MustCompile(`(?s)<svg class="chart".*?</svg>`)
 var svgIDRE = regexp.MustCompile(`aria-labelledby="([a-z0-9-]+)-title`)
 
 // TestGoldenPages renders every page of the fixed data set and compares the HTML (and
-// each chart's SVG, also kept on its own under testdata/) with its golden file.
+// each chart's SVG, also kept on its own under testdata/) with its golden file, on each
+// storage engine (the same files for both).
 func TestGoldenPages(t *testing.T) {
-	w := newWorld(t, worldEvents())
+	e2etest.OnEachEngine(t, testGoldenPages)
+}
+
+func testGoldenPages(t *testing.T, eng e2etest.Engine) {
+	w := newWorldOn(t, eng, worldEvents())
 	anon := newBrowser(t, w.url)
 	browsers := map[string]*browser{}
 	for name, key := range map[string]string{"customer": w.customer, "reader": w.reader, "admin": w.admin} {
@@ -131,7 +137,11 @@ func rpcSummary(t *testing.T, w *world, key string, user int64, start, end strin
 // summary filtered by that infrastructure. No figure of the page is left unchecked but
 // the credit's (TestCreditEqualsHyperstack).
 func TestOverviewEqualsSummary(t *testing.T) {
-	w := newWorld(t, worldEvents())
+	e2etest.OnEachEngine(t, testOverviewEqualsSummary)
+}
+
+func testOverviewEqualsSummary(t *testing.T, eng e2etest.Engine) {
+	w := newWorldOn(t, eng, worldEvents())
 	for _, c := range []struct {
 		who, key string
 		user     int64

@@ -17,6 +17,8 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
+	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/money"
@@ -50,10 +52,19 @@ type world struct {
 	keyIDs                         map[string]string // key id -> name, to normalize goldens
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// newWorld serves events (and the rest of the fixed data set) over SQLite.
 func newWorld(t testing.TB, events []json.RawMessage) *world {
 	t.Helper()
+	return newWorldOn(t, e2etest.SQLite, events)
+}
+
+// newWorldOn serves events (and the rest of the fixed data set) over an engine.
+func newWorldOn(t testing.TB, eng e2etest.Engine, events []json.RawMessage) *world {
+	t.Helper()
 	ctx := context.Background()
-	st, err := storeopen.Open(ctx, t.TempDir(), "")
+	st, err := storeopen.Open(ctx, t.TempDir(), e2etest.DatabaseURL(t, eng))
 	if err != nil {
 		t.Fatal(err)
 	}
