@@ -47,7 +47,7 @@ const (
 // Subjects lists every subject, SubjectNone included.
 func Subjects() []Subject {
 	return []Subject{SubjectNone, SubjectUser, SubjectInfrastructure, SubjectDatacenter, SubjectAPIKey, SubjectTimestamp,
-		SubjectReportWindow}
+		SubjectReportWindow, SubjectInstallation, SubjectUninstalled}
 }
 
 // Error is a domain error: a kind, what it is about, a message a person can act on, and

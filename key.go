@@ -66,6 +66,9 @@ type APIKey struct {
 	Permissions []Permission
 	CreatedAt   int64
 	RevokedAt   int64 // 0 while the key is live
+	// Signing is set for a key made for signing requests, whose secret is kept sealed
+	// under the server secret (SigningKey); false for a hash-only key.
+	Signing bool
 }
 
 // Has reports whether the key grants p. Admin grants everything.

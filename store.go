@@ -69,9 +69,11 @@ type Store interface {
 	UsageStore
 	PriceBookStore
 	KeyStore
+	SigningKeyStore
 	TrafficStore
 	OrganizationStore
 	CreditStore
+	InstallationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -25,7 +25,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -171,56 +170,7 @@ func (s *Server) Ingest(ctx context.Context, batches []demo.Batch, clients int, 
 // ingest is Ingest that also returns the CPU time the process used meanwhile (server
 // and client).
 func (s *Server) ingest(ctx context.Context, batches []demo.Batch, clients int, progress func(events int)) (elapsed, cpu time.Duration, err error) {
-	clients = max(clients, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := make(chan demo.Batch)
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
-	start, cpu0 := time.Now(), CPUTime()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				if err := s.post(ctx, b); err != nil {
-					fail(err)
-					return
-				}
-				if progress != nil {
-					mu.Lock()
-					progress(b.Events)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-feed:
-	for _, b := range batches {
-		select {
-		case work <- b:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	elapsed, cpu = time.Since(start), CPUTime()-cpu0
-	if firstErr != nil {
-		return elapsed, cpu, firstErr
-	}
-	return elapsed, cpu, ctx.Err()
+	return ingestSpread(ctx, []*Server{s}, batches, max(clients, 1), progress)
 }
 
 func (s *Server) post(ctx context.Context, b demo.Batch) error {

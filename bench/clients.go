@@ -129,7 +129,10 @@ func IngestInstancesOn(ctx context.Context, dataDir, databaseURL string, batches
 	return IngestResult{Events: Count(batches), Batches: len(batches), Clients: clients, Elapsed: elapsed, CPU: cpu}, err
 }
 
-// ingestSpread is Server.ingest with the clients spread over several servers.
+// ingestSpread posts batches through clients concurrent clients, client i to server i
+// mod len(servers), each taking the next batch when its last one is answered. It
+// returns the time taken and the CPU time the process used meanwhile (servers and
+// clients).
 func ingestSpread(ctx context.Context, servers []*Server, batches []demo.Batch, clients int, progress func(events int)) (elapsed, cpu time.Duration, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -25,9 +25,9 @@ type BenchCmd struct {
 	Clients     int    `default:"1" help:"Concurrent HTTP clients posting the ingest batches (on SQLite, batches that arrive together share one commit)."`
 	PostgresURL string `name:"postgres-url" placeholder:"URL" help:"Also measure ingest and the report on this PostgreSQL server, beside SQLite, in fresh databases the benchmark creates and drops (the user needs CREATEDB). Not read from CLOUDMETER_DATABASE_URL, so that no benchmark writes to a server by accident."`
 	// Traffic benchmarks (bench_traffic.go).
-	Traffic     bool `help:"Measure traffic instead: ingest of waypoint samples through the HTTP API and the network report of --waypoints waypoints over --days days of hourly samples."`
-	Waypoints   int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter reading every hour."`
-	Days        int  `default:"30" help:"With --traffic: days of hourly samples behind the network report."`
+	Traffic     bool `help:"Measure traffic instead: ingest of hourly waypoint samples through the HTTP API (--ingest-hours), and the network report of --waypoints waypoints with 13 months of daily readings, over the last --days days and over 12 months, in turns."`
+	Waypoints   int  `default:"1000" help:"With --traffic: network waypoints of user 1, each metering an upload and a download counter."`
+	Days        int  `default:"30" help:"With --traffic: the short report window, in days ending with December 2024 (the long one is 12 months)."`
 	IngestHours int  `default:"48" help:"With --traffic: hours of samples (2 per waypoint and hour, one batch per hour) posted in the timed ingest."`
 	// PostgreSQL ingest as clients and instances are added (bench_clients.go).
 	BenchClients `embed:""`

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
+	"github.com/cloudmeter/cloudmeter/sqlite"
 	"github.com/cloudmeter/cloudmeter/sqlstore"
 )
 
@@ -34,17 +37,18 @@ type Globals struct {
 type Root struct {
 	VersionFlag kong.VersionFlag `name:"version" help:"Print the version, the commit and the Go version, then exit."`
 
-	Serve   ServeCmd   `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, the Hyperstack-compatible billing API, the web dashboard (/ui/), /healthz, /readyz and /metrics."`
-	Demo    DemoCmd    `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
-	Keys    KeysCmd    `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
-	Users   UsersCmd   `cmd:"" help:"Put users in organizations and show them, directly on the database."`
-	Credit  CreditCmd  `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
-	Prices  PricesCmd  `cmd:"" help:"Import and show the price book, directly on the database."`
-	Report  ReportCmd  `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
-	Bench   BenchCmd   `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
-	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
-	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
-	Version VersionCmd `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
+	Serve         ServeCmd         `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, the Hyperstack-compatible billing API, the Vercel-Marketplace-compatible partner API, the web dashboard (/ui/), /healthz, /readyz and /metrics."`
+	Demo          DemoCmd          `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
+	Keys          KeysCmd          `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
+	Users         UsersCmd         `cmd:"" help:"Put users in organizations and show them, directly on the database."`
+	Credit        CreditCmd        `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
+	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, and move their invoices along the state machine, directly on the database."`
+	Prices        PricesCmd        `cmd:"" help:"Import and show the price book, directly on the database."`
+	Report        ReportCmd        `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
+	Bench         BenchCmd         `cmd:"" help:"Measure ingest through the HTTP API, the raw SQLite insert rate and the 10,000-resource report (on SQLite, and beside it on PostgreSQL with --postgres-url); with --traffic, traffic ingest and the network report of 1,000 waypoints."`
+	Migrate       MigrateCmd       `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
+	Rerate        RerateCmd        `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
+	Version       VersionCmd       `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
 }
 
 // Main runs the command line and returns the exit code: 0 on success, 1 when a command
@@ -113,8 +117,31 @@ func commandNames(parser *kong.Kong) []string {
 
 // StoreFlags choose the database.
 type StoreFlags struct {
-	DataDir     string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing)."`
+	DataDir     string `name:"data-dir" env:"CLOUDMETER_DATA_DIR" default:"./cloudmeter-data" help:"Data directory of the embedded SQLite database (created if missing by the commands that write; the commands that only read refuse one that does not exist)."`
 	DatabaseURL string `name:"database-url" env:"CLOUDMETER_DATABASE_URL" help:"PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=disable); when set, used instead of SQLite in the data directory."`
+}
+
+// openExisting opens the database for a command that only reads: on SQLite, a data
+// directory that does not exist (a typo such as ./dta) or holds no database is refused,
+// never created, so that the command cannot answer about an empty database.
+func (f StoreFlags) openExisting(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
+	if f.DatabaseURL == "" {
+		if err := checkDataDir(f.DataDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	return f.open(ctx)
+}
+
+func checkDataDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return cloudmeter.Errorf(cloudmeter.KindNotFound, "data directory %s does not exist: check --data-dir (or CLOUDMETER_DATA_DIR); a command that only reads never creates one", dir)
+	}
+	return cloudmeter.Errorf(cloudmeter.KindNotFound, "data directory %s holds no cloudmeter database (%s): check --data-dir (or CLOUDMETER_DATA_DIR); a command that only reads never creates one",
+		dir, sqlite.FileName)
 }
 
 func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service, error) {
@@ -128,6 +155,7 @@ func (f StoreFlags) open(ctx context.Context) (*sqlstore.Store, *service.Service
 // ServeCmd serves the APIs.
 type ServeCmd struct {
 	StoreFlags
+	SecretFlags
 	Listen              string        `env:"CLOUDMETER_LISTEN" default:"127.0.0.1:8080" help:"Address to listen on."`
 	MaxBodyBytes        int64         `env:"CLOUDMETER_MAX_BODY_BYTES" default:"33554432" help:"Largest request body accepted, in bytes."`
 	MaxBatchEvents      int           `env:"CLOUDMETER_MAX_BATCH_EVENTS" default:"10000" help:"Most events accepted in one ingest request."`
@@ -162,6 +190,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		ReadTimeout:         c.ReadTimeout,
 		WriteTimeout:        c.WriteTimeout,
 		IdleTimeout:         c.IdleTimeout,
+		SecretFile:          c.SecretFile,
 		Logger:              slog.New(h),
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/keyseal"
+	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -15,12 +17,31 @@ type KeysCmd struct {
 	Revoke KeysRevokeCmd `cmd:"" help:"Revoke a key by its id."`
 }
 
+// SecretFlags give the server secret, which seals the secrets of signing keys.
+type SecretFlags struct {
+	SecretFile string `name:"secret-file" env:"CLOUDMETER_SECRET_FILE" help:"File holding the server secret (at least 32 bytes; make one with: head -c 32 /dev/urandom | base64 > FILE). It seals the secrets of signing keys, so that signed requests (MetalSoft's SDKs) can be verified; it is never stored in the database. keys create --signing and serve must be given the same file."`
+}
+
+// sealer loads the server secret, nil when no file is given.
+func (f SecretFlags) sealer() (*keyseal.Sealer, error) {
+	if f.SecretFile == "" {
+		return nil, nil
+	}
+	s, err := keyseal.Load(f.SecretFile)
+	if err != nil {
+		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%v", err)
+	}
+	return s, nil
+}
+
 // KeysCreateCmd creates a key.
 type KeysCreateCmd struct {
 	StoreFlags
+	SecretFlags
 	User        int64  `required:"" help:"User id the key belongs to (the key starts with it)."`
-	Permissions string `help:"Comma-separated permissions: utilization_reports_read, events_write, prices_read, prices_write, admin. None makes a customer's key, which reads its own user's usage only."`
+	Permissions string `help:"Comma-separated permissions: utilization_reports_read, events_write, prices_read, prices_write, admin. None (the default) makes a customer's key: it reads its own user's usage (reports, resources, anomalies, Hyperstack billing) and nothing else, and is refused every other user's."`
 	Label       string `help:"A note saying what the key is for."`
+	Signing     bool   `help:"Make a key that can also sign requests, as MetalSoft's Go and JS SDKs do (?verify=<user_id>:<HMAC of the body>): its secret is kept sealed under the server secret of --secret-file, which serve must be given too. Other keys are kept only as hashes."`
 }
 
 // Run creates the key.
@@ -29,18 +50,33 @@ func (c *KeysCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	st, svc, err := c.open(g.Ctx)
+	if c.Signing && c.SecretFile == "" {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "--signing needs --secret-file FILE (or %s): the server secret its secret is sealed under", keyseal.Env)
+	}
+	sealer, err := c.sealer()
+	if err != nil {
+		return err
+	}
+	st, err := storeopen.Open(g.Ctx, c.DataDir, c.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	plain, k, err := svc.CreateKey(g.Ctx, service.SystemKey, c.User, perms, c.Label)
+	svc := service.New(st, service.Options{Sealer: sealer})
+	create := svc.CreateKey
+	if c.Signing {
+		create = svc.CreateSigningKey
+	}
+	plain, k, err := create(g.Ctx, service.SystemKey, c.User, perms, c.Label)
 	if err != nil {
 		return err
 	}
 	what := c.Permissions
 	if len(perms) == 0 {
 		what = "no permission (a customer's key: it reads its own user's usage only)"
+	}
+	if c.Signing {
+		what += "; it can sign requests (its secret is sealed under the server secret)"
 	}
 	fmt.Fprintf(g.Stdout, "created key %s for user %d with %s\nstore it now: it is shown only once\n%s\n", k.ID, k.UserID, what, plain)
 	return nil
@@ -53,7 +89,7 @@ type KeysListCmd struct {
 
 // Run lists the keys.
 func (c *KeysListCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -63,7 +99,7 @@ func (c *KeysListCmd) Run(g *Globals) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSER\tPERMISSIONS\tCREATED\tREVOKED\tLABEL")
+	fmt.Fprintln(tw, "ID\tUSER\tPERMISSIONS\tSIGNING\tCREATED\tREVOKED\tLABEL")
 	for _, k := range keys {
 		revoked := "-"
 		if k.RevokedAt != 0 {
@@ -76,7 +112,14 @@ func (c *KeysListCmd) Run(g *Globals) error {
 			}
 			perms += string(p)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", k.ID, k.UserID, perms, cloudmeter.FormatTime(k.CreatedAt), revoked, k.Label)
+		if perms == "" {
+			perms = "(own usage only)"
+		}
+		signing := "no"
+		if k.Signing {
+			signing = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.UserID, perms, signing, cloudmeter.FormatTime(k.CreatedAt), revoked, k.Label)
 	}
 	return tw.Flush()
 }
@@ -89,7 +132,7 @@ type KeysRevokeCmd struct {
 
 // Run revokes the key.
 func (c *KeysRevokeCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ type UsersShowCmd struct {
 
 // Run shows the organization.
 func (c *UsersShowCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ type CreditShowCmd struct {
 
 // Run shows the credit.
 func (c *CreditShowCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type ReportCmd struct {
 	To             string   `required:"" help:"Last second of the window (inclusive), RFC 3339."`
 	Infrastructure []int64  `help:"Only these infrastructure ids (repeatable)."`
 	Datacenter     []string `help:"Only these datacenters (repeatable)."`
-	Format         string   `default:"table" enum:"table,json,csv" help:"Output: table, json (the MetalSoft detailed_report shape) or csv."`
+	Format         string   `default:"table" enum:"table,json,csv" help:"Output: table; json (the MetalSoft detailed_report shape, network_report included, and a totals member saying how its costs add up); or csv (one line per usage record and per traffic record, and a last total line that is their sum)."`
 }
 
 // Run prints the report.
@@ -35,7 +35,7 @@ func (c *ReportCmd) Run(g *Globals) error {
 	if req.End, err = cloudmeter.ParseTime("--to", c.To); err != nil {
 		return err
 	}
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -46,18 +46,32 @@ func (c *ReportCmd) Run(g *Globals) error {
 	}
 	switch c.Format {
 	case "json":
-		_, err = fmt.Fprintf(g.Stdout, "%s\n", metalsoft.DetailedJSON(u))
+		_, err = fmt.Fprintf(g.Stdout, "%s\n", metalsoft.ExportJSON(u))
 		return err
 	case "csv":
 		return WriteCSV(g.Stdout, u)
 	}
-	return WriteTable(g.Stdout, u)
+	if err := WriteTable(g.Stdout, u); err != nil {
+		return err
+	}
+	return writePartnerCharges(g, svc, req)
+}
+
+// NoPriceBook is what reports say instead of a currency when no price book was loaded.
+const NoPriceBook = "no price book loaded: every record is unpriced, at cost 0"
+
+// currencyNote is the report's currency, or that there is none.
+func currencyNote(u *report.Utilization) string {
+	if u.Currency == "" {
+		return NoPriceBook
+	}
+	return u.Currency
 }
 
 // WriteTable prints a report as an aligned table with totals per resource type and a
 // grand total.
 func WriteTable(w io.Writer, u *report.Utilization) error {
-	fmt.Fprintf(w, "Utilization of user %d from %s to %s (%s)\n\n", u.UserID, cloudmeter.FormatTime(u.Start), cloudmeter.FormatTime(u.End), u.Currency)
+	fmt.Fprintf(w, "Utilization of user %d from %s to %s (%s)\n\n", u.UserID, cloudmeter.FormatTime(u.Start), cloudmeter.FormatTime(u.End), currencyNote(u))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "INFRA\tTYPE\tPRODUCT\tLABEL\tSTART\tEND\tSECONDS\tCOST/UNIT\tPERIOD\tCOST\t")
 	for i := range u.Records {
@@ -104,28 +118,53 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "\nTOTAL %s %s over %d records", u.Total, u.Currency, len(u.Records))
+	if u.Currency == "" {
+		fmt.Fprintf(w, "\nTOTAL %s (%s) over %d records", u.Total, NoPriceBook, len(u.Records))
+	} else {
+		fmt.Fprintf(w, "\nTOTAL %s %s over %d records", u.Total, u.Currency, len(u.Records))
+	}
 	if len(u.Traffic) > 0 {
 		fmt.Fprintf(w, " and %d traffic records", len(u.Traffic))
 	}
-	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); n > 0 {
+	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); n > 0 && u.Currency != "" {
 		fmt.Fprintf(w, " (%d unpriced records reported at cost 0)", n)
 	}
 	fmt.Fprintln(w)
 	return nil
 }
 
-// WriteCSV prints one line per record.
+// CSVHeader is the first line of WriteCSV.
+var CSVHeader = []string{"line", "infrastructure_id", "resource_type", "product_id", "label", "direction", "start", "end", "quantity",
+	"quantity_unit", "cost_per_unit", "measurement_period", "cost", "currency", "unpriced"}
+
+// WriteCSV prints every line of the table: one "usage" line per record (quantity in
+// seconds), one "traffic" line per traffic record (quantity in GB), and last a "total"
+// line whose cost is the report's total, the sum of the cost of every line above, and
+// whose label says so. With no price book the currency column is empty and the total
+// line says why.
 func WriteCSV(w io.Writer, u *report.Utilization) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"infrastructure_id", "resource_type", "product_id", "label", "start", "end", "quantity_seconds", "cost_per_unit",
-		"measurement_period", "cost", "currency", "unpriced"})
+	cw.Write(CSVHeader)
 	for i := range u.Records {
 		r := &u.Records[i]
-		cw.Write([]string{strconv.FormatInt(r.InfrastructureID, 10), string(r.Type), strconv.FormatInt(r.ProductID, 10), r.Label,
-			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), strconv.FormatInt(r.Quantity, 10), r.CostPerUnit.String(),
+		cw.Write([]string{"usage", strconv.FormatInt(r.InfrastructureID, 10), string(r.Type), strconv.FormatInt(r.ProductID, 10), r.Label, "",
+			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), strconv.FormatInt(r.Quantity, 10), "seconds", r.CostPerUnit.String(),
 			strconv.FormatInt(r.MeasurementPeriod, 10), r.Cost.String(), u.Currency, r.Unpriced})
 	}
+	for i := range u.Traffic {
+		r := &u.Traffic[i]
+		cw.Write([]string{"traffic", strconv.FormatInt(r.Waypoint.InfrastructureID, 10), string(r.Waypoint.Type), strconv.FormatInt(r.Waypoint.ProductID, 10),
+			r.Waypoint.Label, string(r.Direction), cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), money.FormatGB4(r.Quantity), "gbytes",
+			r.CostPerUnit.String(), strconv.FormatInt(r.MeasurementPeriod, 10), r.Cost.String(), u.Currency, r.Unpriced})
+	}
+	unpriced := ""
+	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); u.Currency == "" {
+		unpriced = NoPriceBook
+	} else if n > 0 {
+		unpriced = fmt.Sprintf("%d unpriced lines at cost 0", n)
+	}
+	cw.Write([]string{"total", "", "", "", fmt.Sprintf("sum of the cost of the %d usage and %d traffic lines above", len(u.Records), len(u.Traffic)), "",
+		cloudmeter.FormatTime(u.Start), cloudmeter.FormatTime(u.End), "", "", "", "", u.Total.String(), u.Currency, unpriced})
 	cw.Flush()
 	return cw.Error()
 }

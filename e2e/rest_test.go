@@ -254,8 +254,9 @@ func testAnomalies(t *testing.T, eng e2etest.Engine) {
 	}
 
 	// A book without any instance price leaves the instances unpriced: cost 0, and an
-	// unpriced anomaly.
-	srv.PutPrices(t, seedPricesWith(t, demo.SeedPrices, "instance"))
+	// unpriced anomaly. It is refused unless forced, since the book in force prices them.
+	e2etest.MustStatus(t, srv.Do(t, http.MethodPut, "/api/v1/prices?force=true", srv.AdminKey, "application/json",
+		seedPricesWith(t, demo.SeedPrices, "instance")), http.StatusOK, "PUT /api/v1/prices?force=true")
 	all = list(t, srv.AdminKey, "")
 	a := find(all, 2416, "unpriced")
 	if a == nil {

@@ -114,7 +114,7 @@ func testRPCErrors(t *testing.T, eng e2etest.Engine) {
 			t.Errorf("body\n%s\nwant\n%s", r.Body, want)
 		}
 		r = srv.RPC(t, admin, `{"jsonrpc":"2.0","id":"abc","method":"nope"}`)
-		if want := `{"error":{"message":"Method not found","code":-32601},"jsonrpc":"2.0","id":"abc"}`; !strings.HasPrefix(string(r.Body), `{"error":{"message":"`) ||
+		if want := `{"error":{"message":"Method not found: \"nope\"","code":-32601},"jsonrpc":"2.0","id":"abc"}`; !strings.HasPrefix(string(r.Body), `{"error":{"message":"`) ||
 			!strings.HasSuffix(string(r.Body), `,"code":-32601},"jsonrpc":"2.0","id":"abc"}`) {
 			t.Errorf("body\n%s\nwant the shape of\n%s", r.Body, want)
 		}

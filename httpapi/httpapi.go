@@ -98,6 +98,12 @@ func (a *API) routes() []route {
 		{"GET /api/v1/keys", a.getKeys},
 		{"POST /api/v1/keys", a.postKey},
 		{"DELETE /api/v1/keys/{id}", a.deleteKey},
+		{"POST /api/v1/installations", a.postInstallation},
+		{"GET /api/v1/installations", a.getInstallations},
+		{"DELETE /api/v1/installations/{installation_id}", a.deleteInstallation},
+		{"GET /api/v1/installations/{installation_id}/billing", a.getInstallationBilling},
+		{"PUT /api/v1/installations/{installation_id}/invoices/{invoice_id}/state", a.putInvoiceState},
+		{"GET /api/v1/users/{user_id}/partner-charges", a.getPartnerCharges},
 	}
 }
 
@@ -259,7 +265,30 @@ func (a *API) putPrices(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 		a.fail(w, r, err)
 		return
 	}
-	b, err := a.svc.PutPrices(r.Context(), key, body)
+	dryRun, err := queryBool(r, "dry_run")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	force, err := queryBool(r, "force")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if dryRun {
+		rv, err := a.svc.ReviewPrices(r.Context(), key, body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, toPriceReviewJSON(rv))
+		return
+	}
+	put := a.svc.PutPrices
+	if force {
+		put = a.svc.PutPricesForced
+	}
+	b, err := put(r.Context(), key, body)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -365,7 +394,7 @@ func (a *API) getResource(w http.ResponseWriter, r *http.Request, key cloudmeter
 		"product_id": res.ProductID, "user_id": res.UserID, "infrastructure_id": res.InfrastructureID, "datacenter": res.Datacenter,
 		"resource_type": res.Type, "label": res.Label, "subdomain": res.Subdomain, "exclude_billing": res.ExcludeBilling,
 		"attributes": res.Attributes, "state": res.State, "provisioned_at": cloudmeter.FormatTime(res.ProvisionedAt),
-		"currency": v.Currency, "segments": segs,
+		"currency": currencyOrNull(v.Currency), "segments": segs,
 	}
 	if res.DeletedAt != 0 {
 		out["deleted_at"] = cloudmeter.FormatTime(res.DeletedAt)
@@ -409,8 +438,13 @@ func (a *API) getUtilization(w http.ResponseWriter, r *http.Request, key cloudme
 		a.fail(w, r, err)
 		return
 	}
+	out, err := a.withPartnerCharges(r, key, user, req.Start, req.End, NativeReport(u))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(NativeReport(u))
+	w.Write(out)
 }
 
 type keyJSON struct {

@@ -74,8 +74,17 @@ func NativeReport(u *report.Utilization) []byte {
 		}
 	}
 	out, _ := json.MarshalIndent(map[string]any{
-		"user_id": u.UserID, "currency": u.Currency, "from": cloudmeter.FormatTime(u.Start), "to": cloudmeter.FormatTime(u.End),
+		"user_id": u.UserID, "currency": currencyOrNull(u.Currency), "from": cloudmeter.FormatTime(u.Start), "to": cloudmeter.FormatTime(u.End),
 		"total_cost": u.Total.String(), "records": recs, "traffic": traffic,
 	}, "", "  ")
 	return append(out, '\n')
+}
+
+// currencyOrNull is a report's currency, null when no price book was loaded (a report
+// then names no currency nobody chose).
+func currencyOrNull(c string) any {
+	if c == "" {
+		return nil
+	}
+	return c
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/marketplace"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -537,8 +538,8 @@ func TestOpenAPIRoutes(t *testing.T) {
 	e := newEnv(t, "sqlite") // routing does not depend on the engine
 	registered := map[string]bool{}
 	for _, p := range e.router.Routes() {
-		if slices.Contains(hyperstack.Routes(), p) {
-			continue // described in hyperstack/openapi.yaml, and checked against it there
+		if slices.Contains(hyperstack.Routes(), p) || slices.Contains(marketplace.Routes(), p) {
+			continue // described in hyperstack/ and marketplace/openapi.yaml, and checked against them there
 		}
 		if slices.Contains(dashboard.Routes(), p) {
 			continue // the web dashboard's pages: HTML, no API (docs/dashboard.md)
@@ -762,6 +763,13 @@ func cases() []tcase {
 			status: 200, checkRequest: true, check: wantIngest(1, 0)},
 		{name: "events conflict", op: events, key: "writer", ctype: "application/cloudevents+json", status: 409,
 			body: `{"specversion":"1.0","id":"op-1001","source":"provisioner/uk-reading","type":"cloudmeter.resource.deleted","time":"2016-02-01T12:58:01Z","data":{"product_id":2416}}`},
+		{name: "put prices dry run", op: putPrices, url: "/api/v1/prices?dry_run=true", key: "admin", ctype: "application/json",
+			body: `{"currency":"GBP","entries":[]}`, status: 200},
+		{name: "put prices leaving usage unpriced", op: putPrices, key: "admin", ctype: "application/json", body: `{"currency":"GBP","entries":[]}`, status: 409},
+		{name: "put prices bad dry_run", op: putPrices, url: "/api/v1/prices?dry_run=yes", key: "admin", ctype: "application/json",
+			body: string(demo.SeedPrices), status: 400},
+		{name: "put prices forced", op: putPrices, url: "/api/v1/prices?force=true", key: "admin", ctype: "application/json",
+			body: string(demo.SeedPrices), status: 200},
 
 		// Anomalies.
 		{name: "anomalies", op: anomalies, key: "admin", status: 200, check: wantKinds("not_applicable", "unpriced")},
@@ -1113,7 +1121,7 @@ func exercise(t *testing.T, eng string) {
 	e := newEnv(t, eng)
 	seen := map[string]map[int]bool{} // op -> statuses answered
 	rpcCodes := map[int]bool{}
-	for _, c := range cases() {
+	for _, c := range slices.Concat(cases(), installationCases()) {
 		t.Run(c.name, func(t *testing.T) {
 			if c.before != nil {
 				c.before(e)

@@ -57,6 +57,31 @@ func parseAmount(field string, s *string) (money.Amount, error) {
 	return a, nil
 }
 
+// adminWrite reads what an admin write needs, in this order: the key's admin
+// permission (a key that may not write learns nothing from the path or the body), the
+// id in the path parameter param, and the body decoded into dst (shape shows the object
+// in the error message). On failure it answers the request and reports false.
+func (a *API) adminWrite(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey, param string, dst any, shape string) (int64, bool) {
+	if err := key.Require(cloudmeter.PermAdmin); err != nil {
+		a.fail(w, r, err)
+		return 0, false
+	}
+	id, err := pathInt(r, param)
+	if err != nil {
+		a.fail(w, r, err)
+		return 0, false
+	}
+	body, err := a.readBody(w, r)
+	if err == nil {
+		err = decodeObject(body, dst, shape)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
 func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
 	user, err := pathInt(r, "user_id")
 	if err != nil {
@@ -72,26 +97,11 @@ func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, key cloudm
 }
 
 func (a *API) putOrganization(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	// The permission first: a key that may not set organizations learns nothing from the body.
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	user, err := pathInt(r, "user_id")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		OrganizationID *int64 `json:"organization_id"`
 	}
-	if err := decodeObject(body, &in, `{"organization_id": N}`); err != nil {
-		a.fail(w, r, err)
+	user, ok := a.adminWrite(w, r, key, "user_id", &in, `{"organization_id": N}`)
+	if !ok {
 		return
 	}
 	if in.OrganizationID == nil {
@@ -177,26 +187,12 @@ func (a *API) getCredit(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 }
 
 func (a *API) postCredit(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	org, err := pathInt(r, "organization_id")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Amount *string `json:"amount"`
 		Note   string  `json:"note"`
 	}
-	if err := decodeObject(body, &in, `{"amount": "100.00", "note": "..."}`); err != nil {
-		a.fail(w, r, err)
+	org, ok := a.adminWrite(w, r, key, "organization_id", &in, `{"amount": "100.00", "note": "..."}`)
+	if !ok {
 		return
 	}
 	amount, err := parseAmount("amount", in.Amount)
@@ -213,26 +209,12 @@ func (a *API) postCredit(w http.ResponseWriter, r *http.Request, key cloudmeter.
 }
 
 func (a *API) putCreditSettings(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	org, err := pathInt(r, "organization_id")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Threshold *string `json:"threshold"`
 		SpendFrom *string `json:"spend_from"`
 	}
-	if err := decodeObject(body, &in, `{"threshold": "50.00", "spend_from": "2026-11-01T00:00:00Z" or null}`); err != nil {
-		a.fail(w, r, err)
+	org, ok := a.adminWrite(w, r, key, "organization_id", &in, `{"threshold": "50.00", "spend_from": "2026-11-01T00:00:00Z" or null}`)
+	if !ok {
 		return
 	}
 	threshold, err := parseAmount("threshold", in.Threshold)

@@ -52,6 +52,8 @@ var subjectCodes = map[kindSubject]int{
 	{cloudmeter.KindNotFound, cloudmeter.SubjectDatacenter}:     CodeDatacenterUnknown,
 	{cloudmeter.KindNotFound, cloudmeter.SubjectAPIKey}:         CodeAPIKeyNotFound,
 	{cloudmeter.KindUnauthenticated, cloudmeter.SubjectAPIKey}:  CodeAPIKeyNotFound,
+	// A signed request past its "expires" time.
+	{cloudmeter.KindUnauthenticated, cloudmeter.SubjectTimestamp}: CodeTimestampInvalid,
 }
 
 // ErrorCode is the MetalSoft error code of err: the code of its kind and subject, else

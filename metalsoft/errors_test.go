@@ -36,6 +36,7 @@ func TestErrorCodes(t *testing.T) {
 	}{
 		{"NoKey", cloudmeter.Errorf(cloudmeter.KindUnauthenticated, "x"), 73},
 		{"UnknownKey", cloudmeter.Errorf(cloudmeter.KindUnauthenticated, "x").About(cloudmeter.SubjectAPIKey), 322},
+		{"SignedRequestExpired", cloudmeter.Errorf(cloudmeter.KindUnauthenticated, "x").About(cloudmeter.SubjectTimestamp), 149},
 		{"Forbidden", cloudmeter.Errorf(cloudmeter.KindForbidden, "x"), 71},
 		{"UserNotFound", cloudmeter.Errorf(cloudmeter.KindNotFound, "x").About(cloudmeter.SubjectUser), 42},
 		{"InfrastructureNotFound", cloudmeter.Errorf(cloudmeter.KindNotFound, "x").About(cloudmeter.SubjectInfrastructure), 152},

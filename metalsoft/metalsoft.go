@@ -1,6 +1,7 @@
 // Package metalsoft serves cloudmeter's reports through a MetalSoft-compatible JSON-RPC
 // 2.0 API at /api/developer/developer (DESIGN 3.2): the methods
-// resource_utilization_detailed and resource_utilization_summary, Bearer keys, MetalSoft's
+// resource_utilization_detailed and resource_utilization_summary, Bearer keys and requests
+// signed as MetalSoft's SDKs sign them (signing.go), MetalSoft's
 // error codes and report shape (decimals as strings, ids as numbers). It is a thin
 // adapter over package service.
 package metalsoft
@@ -79,7 +80,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	s.Logger = log
 	s.ErrorMapper = mapError
 	s.Before = func(r *http.Request) (context.Context, error) {
-		key, err := svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		key, err := authenticate(svc, r)
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +89,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	a := &api{svc: svc}
 	s.Register("resource_utilization_detailed", a.detailed)
 	s.Register("resource_utilization_summary", a.summary)
+	registerPriceMethods(s, a)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -248,7 +250,7 @@ func (a *api) detailed(ctx context.Context, p jsonrpc.Params) (any, error) {
 }
 
 func (a *api) summary(ctx context.Context, p jsonrpc.Params) (any, error) {
-	req, err := request(p, false)
+	req, err := request(p, true)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	b = append(b, `{"cost":`...)
 	b = appendAmount(b, r.Cost)
 	b = append(b, `,"cost_currency":`...)
-	b = jsonrpc.AppendString(b, currency)
+	b = appendCurrency(b, currency)
 	b = append(b, `,"cost_per_unit":`...)
 	b = appendAmount(b, r.CostPerUnit)
 	if r.Type == cloudmeter.ResourceDrive {
@@ -187,7 +187,7 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 			b = append(b, `{"cost":`...)
 			b = appendAmount(b, t.Cost)
 			b = append(b, `,"cost_currency":`...)
-			b = jsonrpc.AppendString(b, s.u.Currency)
+			b = appendCurrency(b, s.u.Currency)
 			b = append(b, `,"measurement_unit":"seconds","quantity":"`...)
 			b = strconv.AppendInt(b, t.Quantity, 10)
 			b = append(b, `","record_count":`...)
@@ -201,7 +201,7 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 	b = append(b, `},"total_cost":`...)
 	b = appendAmount(b, s.u.Total)
 	b = append(b, `,"cost_currency":`...)
-	b = jsonrpc.AppendString(b, s.u.Currency)
+	b = appendCurrency(b, s.u.Currency)
 	// The internet traffic of every waypoint of the report, per direction (included in
 	// total_cost).
 	for _, d := range []struct {

@@ -97,16 +97,28 @@ func (e *Entry) discriminators() int {
 	return n
 }
 
+// ServerType names a server type, so that the MetalSoft-compatible API can list it
+// (server_types, server_type_get) and reports can name it. Prices of a server type's
+// instances are entries with its server_type_id, declared here or not.
+type ServerType struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
 // Book is one version of the price book.
 type Book struct {
 	Currency string   `json:"currency"`
 	Entries  []*Entry `json:"entries"`
+	// ServerTypes are the server types the book names (optional).
+	ServerTypes []ServerType `json:"server_types,omitempty"`
 	// Version is the stored version number; 0 for a book not yet stored.
 	Version int64 `json:"-"`
 }
 
-// Empty is the book in force before any is loaded: every usage is unpriced.
-var Empty = &Book{Currency: "GBP"}
+// Empty is the book in force before any is loaded: every usage is unpriced, and it has
+// no currency (reports say that no price book is loaded instead of naming one).
+var Empty = &Book{}
 
 // FieldError is one broken rule of a book.
 type FieldError struct {
@@ -115,35 +127,60 @@ type FieldError struct {
 }
 
 // Parse decodes and validates a book in the native JSON format. Every broken rule is
-// reported with its field, such as entries[2].price.
+// reported with its field, such as entries[2].price, and the shape it must have, in words.
 //
 // Errors: KindInvalid, with the list of []FieldError as Details.
 func Parse(body []byte) (*Book, error) {
-	var wire struct {
-		Currency *string           `json:"currency"`
-		Entries  []json.RawMessage `json:"entries"`
-	}
+	const shape = `price book: must be a JSON object {"currency": "GBP", "entries": [...]}`
+	var fields map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&wire); err != nil {
-		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: must be a JSON object {\"currency\": \"GBP\", \"entries\": [...]}: %s", jsonMessage(err))
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "%s%s", shape, bodyProblem(body, err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "price book: unexpected data after the JSON object")
 	}
 	var errs []FieldError
-	if wire.Entries == nil {
-		// Absent or null: a client mistake, never taken for a book that prices nothing.
+	b := &Book{}
+	var entries, serverTypes []json.RawMessage
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		raw := fields[name]
+		var err error
+		switch name {
+		case "currency":
+			if err = json.Unmarshal(raw, &b.Currency); err != nil || isNull(raw) {
+				errs = append(errs, FieldError{Field: "currency", Reason: "must be a string: a three-letter ISO 4217 code in capitals, such as GBP"})
+			}
+		case "entries":
+			if err = json.Unmarshal(raw, &entries); err != nil || entries == nil {
+				// null: a client mistake, never taken for a book that prices nothing.
+				errs = append(errs, FieldError{Field: "entries", Reason: "must be a JSON array of price entries ([] for a book that prices nothing)"})
+			}
+		case "server_types":
+			if err = json.Unmarshal(raw, &serverTypes); err != nil {
+				errs = append(errs, FieldError{Field: "server_types", Reason: `must be a JSON array of server types such as {"id": 12, "name": "M.8.8.2"}`})
+			}
+		default:
+			errs = append(errs, FieldError{Field: name, Reason: "is not a price book field (currency, entries, server_types)"})
+		}
+	}
+	if _, ok := fields["entries"]; !ok {
 		errs = append(errs, FieldError{Field: "entries", Reason: "must be a JSON array of price entries ([] for a book that prices nothing)"})
 	}
-	b := &Book{}
-	if wire.Currency != nil {
-		b.Currency = *wire.Currency
-	}
-	for i, raw := range wire.Entries {
+	for i, raw := range entries {
 		e, ferrs := decodeEntry(i, raw)
 		errs = append(errs, ferrs...)
 		b.Entries = append(b.Entries, e)
+	}
+	for i, raw := range serverTypes {
+		st, ferrs := decodeServerType(i, raw)
+		errs = append(errs, ferrs...)
+		b.ServerTypes = append(b.ServerTypes, st)
 	}
 	if len(errs) == 0 {
 		errs = b.Validate()
@@ -156,6 +193,68 @@ func Parse(body []byte) (*Book, error) {
 		return nil, &cloudmeter.Error{Kind: cloudmeter.KindInvalid, Message: "price book is invalid: " + strings.Join(msg, "; "), Details: errs}
 	}
 	return b, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// bodyProblem says, in words, why a body is no JSON object.
+func bodyProblem(body []byte, err error) string {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return ", and the body is empty"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return ", and the body is not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+	}
+	switch trimmed[0] {
+	case '[':
+		return ", not an array"
+	case '"':
+		return ", not a string"
+	case 'n':
+		return ", not null"
+	case 't', 'f':
+		return ", not a boolean"
+	}
+	return ", not a number"
+}
+
+// decodeServerType decodes one server type field by field.
+func decodeServerType(i int, raw json.RawMessage) (ServerType, []FieldError) {
+	var st ServerType
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return st, []FieldError{{Field: fmt.Sprintf("server_types[%d]", i), Reason: `must be a JSON object such as {"id": 12, "name": "M.8.8.2"}`}}
+	}
+	var errs []FieldError
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		field := fmt.Sprintf("server_types[%d].%s", i, name)
+		var err error
+		switch name {
+		case "id":
+			err = json.Unmarshal(fields[name], &st.ID)
+			if err != nil {
+				errs = append(errs, FieldError{Field: field, Reason: "must be a whole number above 0"})
+			}
+		case "name", "display_name":
+			target := &st.Name
+			if name == "display_name" {
+				target = &st.DisplayName
+			}
+			if err = json.Unmarshal(fields[name], target); err != nil {
+				errs = append(errs, FieldError{Field: field, Reason: "must be a string"})
+			}
+		default:
+			errs = append(errs, FieldError{Field: field, Reason: "is not a server type field (id, name, display_name)"})
+		}
+	}
+	return st, errs
 }
 
 // decodeEntry decodes one entry field by field, so that each error names its field.
@@ -204,12 +303,14 @@ func decodeEntry(i int, raw json.RawMessage) (*Entry, []FieldError) {
 	return e, errs
 }
 
-func jsonMessage(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Sprintf("%s: must be a JSON %s", te.Field, te.Value)
+// ServerType returns the server type the book names with id.
+func (b *Book) ServerType(id int64) (ServerType, bool) {
+	for _, st := range b.ServerTypes {
+		if st.ID == id {
+			return st, true
+		}
 	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	return ServerType{}, false
 }
 
 // Validate checks every rule of the book and prepares it for lookups. It returns the
@@ -221,6 +322,23 @@ func (b *Book) Validate() []FieldError {
 	}
 	if len(b.Currency) != 3 || strings.Trim(b.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		add("currency", "must be a three-letter ISO 4217 code in capitals, such as GBP")
+	}
+	seen := map[int64]int{}
+	for i, st := range b.ServerTypes {
+		f := func(name string) string { return fmt.Sprintf("server_types[%d].%s", i, name) }
+		if st.ID <= 0 {
+			add(f("id"), "must be a whole number above 0")
+		} else if j, dup := seen[st.ID]; dup {
+			add(f("id"), "server type %d is named twice (server_types[%d] names it too)", st.ID, j)
+		} else {
+			seen[st.ID] = i
+		}
+		if err := cloudmeter.CheckText(f("name"), st.Name, cloudmeter.MaxNameBytes); err != nil || st.Name == "" {
+			add(f("name"), "must be a name of 1 to %d bytes of text", cloudmeter.MaxNameBytes)
+		}
+		if err := cloudmeter.CheckText(f("display_name"), st.DisplayName, cloudmeter.MaxNameBytes); err != nil {
+			add(f("display_name"), "must be text of at most %d bytes", cloudmeter.MaxNameBytes)
+		}
 	}
 	for i, e := range b.Entries {
 		f := func(name string) string { return fmt.Sprintf("entries[%d].%s", i, name) }
@@ -315,7 +433,11 @@ func unitNames(us []Unit) string {
 
 // JSON returns the book in its native format, normalized.
 func (b *Book) JSON() []byte {
-	out, _ := json.Marshal(b) // a validated book always marshals
+	c := *b
+	if c.Entries == nil {
+		c.Entries = []*Entry{} // a book that prices nothing says so: never "entries": null
+	}
+	out, _ := json.Marshal(&c) // a validated book always marshals
 	return out
 }
 

@@ -249,8 +249,9 @@ func TestValidateStruct(t *testing.T) {
 	if errs := ok.Validate(); len(errs) != 0 {
 		t.Errorf("valid book: %v", errs)
 	}
-	if errs := pricebook.Empty.Validate(); len(errs) != 0 {
-		t.Errorf("Empty: %v", errs)
+	// Empty is no book to store but the absence of one: no entries, and no currency.
+	if pricebook.Empty.Currency != "" || len(pricebook.Empty.Entries) != 0 {
+		t.Errorf("Empty = %+v, want no currency and no entries", pricebook.Empty)
 	}
 }
 
@@ -408,5 +409,57 @@ func TestStoppedPriceSurvivesATypePriceChange(t *testing.T) {
 				t.Errorf("prices across the change = %v; want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestParseSaysTheShapeInWords: a book of the wrong shape is answered with the field and
+// the shape it must have, in words, never with Go's type names.
+func TestParseSaysTheShapeInWords(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"Array", `[]`, "must be a JSON object {\"currency\": \"GBP\", \"entries\": [...]}, not an array"},
+		{"String", `"GBP"`, "not a string"},
+		{"Null", `null`, "not null"},
+		{"EntriesAnObject", `{"currency": "GBP", "entries": {}}`, "entries: must be a JSON array of price entries"},
+		{"EntriesNull", `{"currency": "GBP", "entries": null}`, "entries: must be a JSON array of price entries"},
+		{"CurrencyAnArray", `{"currency": ["GBP"], "entries": []}`, "currency: must be a string: a three-letter ISO 4217 code"},
+		{"UnknownTopField", `{"currency": "GBP", "entries": [], "discount": 1}`, "discount: is not a price book field (currency, entries, server_types)"},
+		{"ServerTypesAnObject", `{"currency": "GBP", "entries": [], "server_types": {}}`, "server_types: must be a JSON array of server types"},
+		{"ServerTypeIDAString", `{"currency": "GBP", "entries": [], "server_types": [{"id": "12", "name": "M"}]}`, "server_types[0].id: must be a whole number above 0"},
+		{"ServerTypeUnknownField", `{"currency": "GBP", "entries": [], "server_types": [{"id": 12, "name": "M", "cores": 8}]}`, "server_types[0].cores: is not a server type field"},
+		{"ServerTypeNoName", `{"currency": "GBP", "entries": [], "server_types": [{"id": 12}]}`, "server_types[0].name: must be a name of 1 to"},
+		{"ServerTypeTwice", `{"currency": "GBP", "entries": [], "server_types": [{"id": 12, "name": "A"}, {"id": 12, "name": "B"}]}`, "server_types[1].id: server type 12 is named twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := pricebook.Parse([]byte(tc.body))
+			msg := cloudmeter.MessageOf(err)
+			if cloudmeter.KindOf(err) != cloudmeter.KindInvalid || !strings.Contains(msg, tc.want) {
+				t.Errorf("message %q, want it to hold %q", msg, tc.want)
+			}
+			for _, goWords := range []string{"Go value", "Go struct", "unmarshal", "json.RawMessage", "*string", "struct {"} {
+				if strings.Contains(msg, goWords) {
+					t.Errorf("message %q speaks Go (%q)", msg, goWords)
+				}
+			}
+		})
+	}
+}
+
+func TestServerTypes(t *testing.T) {
+	b, err := pricebook.Parse([]byte(`{"currency": "GBP", "entries": [], "server_types": [{"id": 12, "name": "M.8.8.2", "display_name": "8 cores"}, {"id": 3, "name": "S.4"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := b.ServerType(12); !ok || st.Name != "M.8.8.2" || st.DisplayName != "8 cores" {
+		t.Errorf("ServerType(12) = %+v, %v", st, ok)
+	}
+	if _, ok := b.ServerType(4); ok {
+		t.Errorf("ServerType(4) found")
+	}
+	again, err := pricebook.Parse(b.JSON())
+	if err != nil || !cmp.Equal(again.ServerTypes, b.ServerTypes) {
+		t.Errorf("server types do not round-trip: %+v, %v", again.ServerTypes, err)
+	}
+	if strings.Contains(string(pricebook.Empty.JSON()), "server_types") {
+		t.Errorf("a book without server types writes them: %s", pricebook.Empty.JSON())
 	}
 }

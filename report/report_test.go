@@ -396,7 +396,7 @@ func TestPropBuild(t *testing.T) {
 }
 
 // TestBuildWithoutABook: before any book is loaded, usage is reported unpriced, at cost
-// 0, in GBP.
+// 0, in no currency (none was chosen).
 func TestBuildWithoutABook(t *testing.T) {
 	spans := []cloudmeter.Span{span(10, 1, cloudmeter.ResourceDrive, t0, t0+99), span(20, 1, cloudmeter.ResourceInstance, t0, cloudmeter.OpenEnd)}
 	u, err := report.Build(1, spans, nil, rating.NewPricer(pricebook.Empty), t0, t0+199, t0+149)
@@ -407,7 +407,7 @@ func TestBuildWithoutABook(t *testing.T) {
 	if diff := cmp.Diff(want, recsOf(u)); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	if u.Currency != "GBP" || u.Total != 0 || len(u.Unpriced()) != 2 {
-		t.Errorf("currency %s, total %s, %d unpriced; want GBP, 0, 2", u.Currency, u.Total, len(u.Unpriced()))
+	if u.Currency != "" || u.Total != 0 || len(u.Unpriced()) != 2 {
+		t.Errorf("currency %q, total %s, %d unpriced; want none, 0, 2", u.Currency, u.Total, len(u.Unpriced()))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
+	"github.com/cloudmeter/cloudmeter/marketplace"
 	"github.com/cloudmeter/cloudmeter/metalsoft"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -44,9 +45,10 @@ type Surfaces struct {
 //	/api/developer/  the MetalSoft-compatible JSON-RPC API (package metalsoft)
 //	/v1/billing/     the Hyperstack-compatible billing API (package hyperstack),
 //	/v1/pricebook    and its price book
+//	/v1/installations/ the Vercel-Marketplace-compatible partner API (package marketplace)
 //	/ui/             the web dashboard (package dashboard)
 //	/                operations: /healthz, /readyz, /metrics, /openapi.yaml,
-//	                 /openapi-hyperstack.yaml
+//	                 /openapi-hyperstack.yaml, /openapi-marketplace.yaml
 func NewRouter(s Surfaces) *Router {
 	log := s.Logger
 	if log == nil {
@@ -59,10 +61,11 @@ func NewRouter(s Surfaces) *Router {
 	hs := hyperstack.Handler(s.Service, hyperstack.Options{RateLimit: s.HyperstackRateLimit, Logger: log})
 	mux.Handle(hyperstack.Prefix, hs)
 	mux.Handle(hyperstack.PricebookPath, hs)
+	mux.Handle(marketplace.Prefix, marketplace.Handler(s.Service, marketplace.Options{MaxBodyBytes: s.Limits.MaxBodyBytes, Logger: log}))
 	mux.Handle(dashboard.Prefix, dashboard.Handler(s.Service, dashboard.Options{Logger: log}))
 	ops, opsRoutes := operations(s, log)
 	mux.Handle("/", ops)
-	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), dashboard.Routes(), opsRoutes)
+	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), marketplace.Routes(), dashboard.Routes(), opsRoutes)
 	return &Router{Handler: mux, routes: routes}
 }
 
@@ -91,6 +94,10 @@ func operations(s Surfaces, log *slog.Logger) (http.Handler, []string) {
 	handle("GET /openapi-hyperstack.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.Write(hyperstack.OpenAPI)
+	}))
+	handle("GET /openapi-marketplace.yaml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(marketplace.OpenAPI)
 	}))
 	handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

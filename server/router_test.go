@@ -15,6 +15,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
+	"github.com/cloudmeter/cloudmeter/marketplace"
 	"github.com/cloudmeter/cloudmeter/server"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -135,6 +136,9 @@ func shapeOf(path string) shape {
 	if strings.HasPrefix(path, hyperstack.Prefix) || path == hyperstack.PricebookPath {
 		return hyperstackShape
 	}
+	if strings.HasPrefix(path, marketplace.Prefix) {
+		return nativeShape // the marketplace's error shape is the native one
+	}
 	if strings.HasPrefix(path, dashboard.Prefix) {
 		return htmlShape
 	}
@@ -173,7 +177,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 	t.Run("UnknownPath", func(t *testing.T) {
 		for _, path := range []string{httpapi.Prefix + "no-such-route", httpapi.Prefix + "events/extra", "/api/developer/no-such-endpoint",
 			"/api/developer/developer/extra", "/no-such-route", "/v1/billing/no-such-route", "/v1/billing/billing/usage/extra",
-			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/ui/no-such-page", "/ui/users/1/nothing", "/"} {
+			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/v1/installations/icfg_x/billing/nothing", "/ui/no-such-page", "/ui/users/1/nothing", "/"} {
 			check(t, http.MethodGet, path, http.StatusNotFound, shapeOf(path))
 		}
 	})
@@ -184,7 +188,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 		}
 		for _, rt := range routes {
 			method, path, _ := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1", "{page}", "x", "{$}", "").Replace(path)
+			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1", "{invoiceId}", "inv_1", "{resourceId}", "r1", "{page}", "x", "{$}", "").Replace(path)
 			wrong := http.MethodPatch
 			if method == http.MethodPatch {
 				wrong = http.MethodPut

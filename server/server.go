@@ -22,6 +22,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/httpapi"
+	"github.com/cloudmeter/cloudmeter/internal/keyseal"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/service"
@@ -57,6 +58,12 @@ type Config struct {
 	// reads its answer a byte at a time is cut off.
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
+	// Now is the service's clock (time.Now when nil); tests set it to pin the server's
+	// time.
+	Now func() time.Time
+	// SecretFile holds the server secret that seals the secrets of signing keys
+	// (--secret-file); empty: signed requests are refused, Bearer keys work as ever.
+	SecretFile string
 	// Started, when set, is called with the address the server listens on.
 	Started func(addr string)
 }
@@ -97,7 +104,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer store.Close()
-	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log})
+	var sealer *keyseal.Sealer
+	if cfg.SecretFile != "" {
+		if sealer, err = keyseal.Load(cfg.SecretFile); err != nil {
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "%v", err)
+		}
+	}
+	svc := service.New(store, service.Options{Limits: cfg.Service, Logger: log, Now: cfg.Now, Sealer: sealer})
 
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)

@@ -580,6 +580,8 @@ type PriceList struct {
 	// caller holds prices_read.
 	Entries []*pricebook.Entry
 	Now     int64
+	// Book is the book the entries are of (server type names); nil from PriceList.
+	Book *pricebook.Book
 }
 
 // Prices returns the price book in force, for any key: the entries that apply to every

@@ -65,6 +65,10 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (cloudmeter.A
 // Errors: KindForbidden when the caller is not an admin; KindInvalid for a bad user id
 // or a label that is not text of at most cloudmeter.MaxTextBytes.
 func (s *Service) CreateKey(ctx context.Context, caller cloudmeter.APIKey, userID int64, perms []cloudmeter.Permission, label string) (string, cloudmeter.APIKey, error) {
+	return s.createKey(ctx, caller, userID, perms, label, false)
+}
+
+func (s *Service) createKey(ctx context.Context, caller cloudmeter.APIKey, userID int64, perms []cloudmeter.Permission, label string, signing bool) (string, cloudmeter.APIKey, error) {
 	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
 		return "", cloudmeter.APIKey{}, err
 	}
@@ -81,6 +85,17 @@ func (s *Service) CreateKey(ctx context.Context, caller cloudmeter.APIKey, userI
 	plain := strconv.FormatInt(userID, 10) + ":" + base64.RawURLEncoding.EncodeToString(secret[:])
 	hash := HashKey(plain)
 	k := cloudmeter.APIKey{ID: "k" + hash[:11], UserID: userID, Hash: hash, Label: label, Permissions: perms, CreatedAt: s.Now()}
+	if signing {
+		k.Signing = true
+		sealed, err := s.sealer.Seal(k.ID, []byte(plain))
+		if err != nil {
+			return "", cloudmeter.APIKey{}, cloudmeter.Internal(err)
+		}
+		if err := s.store.CreateSigningKey(ctx, cloudmeter.SigningKey{APIKey: k, Sealed: sealed}); err != nil {
+			return "", cloudmeter.APIKey{}, err
+		}
+		return plain, k, nil
+	}
 	if err := s.store.CreateKey(ctx, k); err != nil {
 		return "", cloudmeter.APIKey{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/keyseal"
 	"github.com/cloudmeter/cloudmeter/pricebook"
 	"github.com/cloudmeter/cloudmeter/rating"
 )
@@ -34,6 +35,7 @@ type Service struct {
 	now    func() time.Time
 	limits Limits
 	log    *slog.Logger
+	sealer *keyseal.Sealer // nil: no server secret, so no signing keys
 
 	mu   sync.Mutex
 	book *pricebook.Book // the newest price book seen, cached by version
@@ -45,6 +47,9 @@ type Options struct {
 	Now    func() time.Time
 	Limits Limits
 	Logger *slog.Logger
+	// Sealer seals the secrets of signing keys under the server secret (--secret-file);
+	// nil means none was given: signing keys can be neither made nor verified.
+	Sealer *keyseal.Sealer
 }
 
 // New returns a Service over store.
@@ -61,7 +66,7 @@ func New(store cloudmeter.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{store: store, now: o.Now, limits: o.Limits, log: o.Logger}
+	return &Service{store: store, now: o.Now, limits: o.Limits, log: o.Logger, sealer: o.Sealer}
 }
 
 // Store returns the underlying store.
@@ -142,16 +147,44 @@ func (s *Service) currentBook(ctx context.Context) (*pricebook.Book, error) {
 
 // PutPrices validates a price book in the native format and stores it as the new
 // version. Reports use it at once: usage is priced when it is reported, so a change
-// re-rates exactly what it touches.
+// re-rates exactly what it touches. A book that would leave unpriced usage that the book
+// in force prices (an empty book included) is refused, saying what, and nothing is
+// changed: PutPricesForced stores it all the same.
 //
-// Errors: KindForbidden without prices_write; KindInvalid naming each broken rule.
+// Errors: KindForbidden without prices_write; KindInvalid naming each broken rule;
+// KindConflict (Details: []UnpricedDetail) for a book that would leave usage unpriced.
 func (s *Service) PutPrices(ctx context.Context, key cloudmeter.APIKey, body []byte) (*pricebook.Book, error) {
+	return s.putPrices(ctx, key, body, false)
+}
+
+// PutPricesForced is PutPrices without the check of what would become unpriced.
+func (s *Service) PutPricesForced(ctx context.Context, key cloudmeter.APIKey, body []byte) (*pricebook.Book, error) {
+	return s.putPrices(ctx, key, body, true)
+}
+
+func (s *Service) putPrices(ctx context.Context, key cloudmeter.APIKey, body []byte, force bool) (*pricebook.Book, error) {
 	if err := key.Require(cloudmeter.PermPricesWrite); err != nil {
 		return nil, err
 	}
 	b, err := pricebook.Parse(body)
 	if err != nil {
 		return nil, err
+	}
+	if !force {
+		// With no book in force nothing is priced, so nothing can become unpriced.
+		v, err := s.store.PriceBookVersion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if v > 0 {
+			r, err := s.review(ctx, b)
+			if err != nil {
+				return nil, err
+			}
+			if err := r.Refusal(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	stored, err := s.store.PutPriceBook(ctx, b.JSON(), s.Now())
 	if err != nil {

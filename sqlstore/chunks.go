@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -463,18 +462,4 @@ func (r *rater) rateAll(pid int64, evs []cloudmeter.Event) (productWrite, cloudm
 	}
 	rt := r.rate(pid, evs)
 	return r.whole(pid, rt, nil, nil, false), rt
-}
-
-// again returns the rate function that rates a product of writes again, from all its
-// events as stored now: on an engine where several transactions write at once, for the
-// products another transaction wrote between the batch's reading them and locking them
-// (locks.go). It replaces the product's write (writes are in product order).
-func (r *rater) again(writes []productWrite) cloudmeter.RateFunc {
-	return func(pid int64, evs []cloudmeter.Event) cloudmeter.Rating {
-		w, rt := r.rateAll(pid, evs)
-		if i, found := slices.BinarySearchFunc(writes, pid, func(w productWrite, p int64) int { return cmp.Compare(w.pid, p) }); found {
-			writes[i] = w
-		}
-		return rt
-	}
 }

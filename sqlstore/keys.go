@@ -68,29 +68,40 @@ func (s *Store) PriceBookVersions(ctx context.Context) ([]cloudmeter.StoredPrice
 
 // CreateKey stores a new key.
 func (s *Store) CreateKey(ctx context.Context, k cloudmeter.APIKey) error {
+	return s.insertKey(ctx, k, "")
+}
+
+// insertKey stores a key with its sealed secret, base64 ("" for a hash-only key).
+func (s *Store) insertKey(ctx context.Context, k cloudmeter.APIKey, sealed string) error {
 	perms := make([]string, len(k.Permissions))
 	for i, p := range k.Permissions {
 		perms[i] = string(p)
 	}
-	_, err := s.db.ExecContext(ctx, s.rb(`INSERT INTO api_keys (user_id, id, hash, label, permissions, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, 0)`),
-		k.UserID, k.ID, k.Hash, k.Label, strings.Join(perms, ","), k.CreatedAt)
+	_, err := s.db.ExecContext(ctx, s.rb(`INSERT INTO api_keys (user_id, id, hash, label, permissions, created_at, revoked_at, sealed_secret) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`),
+		k.UserID, k.ID, k.Hash, k.Label, strings.Join(perms, ","), k.CreatedAt, sealed)
 	return s.err(err)
 }
 
-const keyColumns = `user_id, id, hash, label, permissions, created_at, revoked_at`
+const keyColumns = `user_id, id, hash, label, permissions, created_at, revoked_at, sealed_secret <> ''`
 
 func scanKey(sc interface{ Scan(...any) error }) (cloudmeter.APIKey, error) {
 	var k cloudmeter.APIKey
 	var perms string
-	if err := sc.Scan(&k.UserID, &k.ID, &k.Hash, &k.Label, &perms, &k.CreatedAt, &k.RevokedAt); err != nil {
+	if err := sc.Scan(&k.UserID, &k.ID, &k.Hash, &k.Label, &perms, &k.CreatedAt, &k.RevokedAt, &k.Signing); err != nil {
 		return k, err
 	}
+	k.Permissions = splitPermissions(perms)
+	return k, nil
+}
+
+func splitPermissions(perms string) []cloudmeter.Permission {
+	var out []cloudmeter.Permission
 	for _, p := range strings.Split(perms, ",") {
 		if p != "" {
-			k.Permissions = append(k.Permissions, cloudmeter.Permission(p))
+			out = append(out, cloudmeter.Permission(p))
 		}
 	}
-	return k, nil
+	return out
 }
 
 // KeyByHash returns the live key with the given hash.

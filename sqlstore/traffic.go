@@ -44,7 +44,6 @@ type storedSample struct {
 	rating.Sample
 	bytes, period int64
 	isNew         bool
-	changed       bool
 }
 
 // applyTraffic keeps the traffic tables in step with a committed batch: it regroups the

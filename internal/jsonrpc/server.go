@@ -68,7 +68,8 @@ type Server struct {
 	// the request that expects an answer is answered with that error (mapped
 	// as for methods) and no method runs. Otherwise a non-nil returned
 	// context is passed to the methods instead of r.Context(). Before must
-	// not read r.Body.
+	// not read r.Body: the body already read is RequestBody(r.Context()) (to
+	// check a signature of it, say).
 	Before func(r *http.Request) (context.Context, error)
 
 	mu      sync.RWMutex
@@ -103,6 +104,14 @@ func (s *Server) lookup(name string) Method {
 	return s.methods[name]
 }
 
+// quoteMethod quotes a method name sent by a client, cut at 64 bytes.
+func quoteMethod(m string) string {
+	if len(m) > 64 {
+		return strconv.Quote(m[:64]) + "..."
+	}
+	return strconv.Quote(m)
+}
+
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
@@ -111,10 +120,9 @@ func (s *Server) logger() *slog.Logger {
 }
 
 var (
-	errInternal       = &Error{Code: CodeInternalError, Message: "internal error"}
-	errMethodNotFound = &Error{Code: CodeMethodNotFound, Message: "Method not found"}
-	errNotPost        = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: HTTP method must be POST"}
-	errReadBody       = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: cannot read request body"}
+	errInternal = &Error{Code: CodeInternalError, Message: "internal error"}
+	errNotPost  = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: HTTP method must be POST"}
+	errReadBody = &Error{Code: CodeInvalidRequest, Message: "Invalid Request: cannot read request body"}
 )
 
 // ServeHTTP answers a JSON-RPC request or batch. Calls of a batch run in
@@ -151,7 +159,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var beforeErr *Error
 	if s.Before != nil {
 		var fault error
-		ctx, beforeErr, fault = s.runBefore(r)
+		ctx, beforeErr, fault = s.runBefore(r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 		if fault != nil {
 			// No call runs: each one failed.
 			f.add("Before", fault, len(calls))
@@ -224,6 +232,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		buf = append(buf, ']')
 	}
 	writeJSON(w, http.StatusOK, buf)
+}
+
+type bodyKey struct{}
+
+// RequestBody returns the raw body of the request whose context ctx is, as read by the
+// server, within Before (nil elsewhere). It must not be modified.
+func RequestBody(ctx context.Context) []byte {
+	b, _ := ctx.Value(bodyKey{}).([]byte)
+	return b
 }
 
 // responseBuffers holds response buffers between requests: a big report is written into
@@ -306,7 +323,7 @@ func (s *Server) appendCall(ctx context.Context, buf []byte, c *Call, answer boo
 		if !answer {
 			return buf
 		}
-		return appendError(buf, c.ID, errMethodNotFound)
+		return appendError(buf, c.ID, &Error{Code: CodeMethodNotFound, Message: "Method not found: " + quoteMethod(c.Method)})
 	}
 	result, err := m(ctx, c.Params)
 	if err != nil {

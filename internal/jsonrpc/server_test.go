@@ -332,12 +332,12 @@ func TestServeHTTP(t *testing.T) {
 		{
 			name: "method not found",
 			body: `{"jsonrpc":"2.0","method":"nope","id":1}`,
-			want: `{"error":{"message":"Method not found","code":-32601},"jsonrpc":"2.0","id":1}`,
+			want: `{"error":{"message":"Method not found: \"nope\"","code":-32601},"jsonrpc":"2.0","id":1}`,
 		},
 		{
 			name: "method name is case sensitive",
 			body: `{"jsonrpc":"2.0","method":"Echo","id":1}`,
-			want: `{"error":{"message":"Method not found","code":-32601},"jsonrpc":"2.0","id":1}`,
+			want: `{"error":{"message":"Method not found: \"Echo\"","code":-32601},"jsonrpc":"2.0","id":1}`,
 		},
 		{
 			name: "invalid params from method",
@@ -396,7 +396,7 @@ func TestServeHTTP(t *testing.T) {
 			]`,
 			want: `[` +
 				`{"result":3,"jsonrpc":"2.0","id":"1"},` +
-				`{"error":{"message":"Method not found","code":-32601},"jsonrpc":"2.0","id":"2"},` +
+				`{"error":{"message":"Method not found: \"nope\"","code":-32601},"jsonrpc":"2.0","id":"2"},` +
 				`{"error":{"message":"Invalid Request: request must be a JSON object","code":-32600},"jsonrpc":"2.0","id":null},` +
 				`{"error":{"message":"Invalid Request: \"jsonrpc\" must be \"2.0\"","code":-32600},"jsonrpc":"2.0","id":null},` +
 				`{"error":{"message":"internal error","code":-32603},"jsonrpc":"2.0","id":3},` +

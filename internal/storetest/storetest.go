@@ -10,6 +10,8 @@
 //   - traffic.go, RunTraffic: TrafficStore (metered traffic);
 //   - organizations.go, RunOrganizations: OrganizationStore (users' organizations);
 //   - credit.go, RunCredit: CreditStore (prepaid credit accounts and their audit);
+//   - installations.go, RunInstallations: InstallationStore (marketplace installations,
+//     latest-wins billing data, partners' invoices, balances and resources);
 //   - incremental.go, RunIncremental: EventLedger and UsageStore together (incremental
 //     rating and chunked spans hold what rating every event from scratch gives).
 //
@@ -35,9 +37,11 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunUsage(t, open)
 	RunPriceBooks(t, open)
 	RunKeys(t, open)
+	RunSigningKeys(t, open)
 	RunTraffic(t, open)
 	RunOrganizations(t, open)
 	RunCredit(t, open)
+	RunInstallations(t, open)
 	RunIncremental(t, open)
 }
 
