@@ -141,6 +141,8 @@ type PriceBookStore interface {
 	PriceBookVersion(ctx context.Context) (int64, error)
 	// PriceBookVersions lists the versions kept, newest first, without bodies.
 	PriceBookVersions(ctx context.Context) ([]StoredPriceBook, error)
+	// PriceBookAt returns one version with its body. Errors: KindNotFound when not kept.
+	PriceBookAt(ctx context.Context, version int64) (StoredPriceBook, error)
 }
 
 // KeyStore keeps the API keys that authenticate callers, each found by the hash of the

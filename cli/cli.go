@@ -37,7 +37,7 @@ type Globals struct {
 type Root struct {
 	VersionFlag kong.VersionFlag `name:"version" help:"Print the version, the commit and the Go version, then exit."`
 
-	Serve         ServeCmd         `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, /healthz, /readyz and /metrics."`
+	Serve         ServeCmd         `cmd:"" help:"Serve the native REST API, the MetalSoft-compatible JSON-RPC API, the Hyperstack-compatible billing API, the Vercel-Marketplace-compatible partner API, the web dashboard (/ui/), /healthz, /readyz and /metrics."`
 	Demo          DemoCmd          `cmd:"" help:"Create a fresh data directory with a demo cloud (the seed example plus a few hundred generated resources) and print its utilization report."`
 	Keys          KeysCmd          `cmd:"" help:"Create, list and revoke API keys, directly on the database."`
 	Users         UsersCmd         `cmd:"" help:"Put users in organizations and show them, directly on the database."`

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
@@ -45,6 +46,7 @@ type Surfaces struct {
 //	/v1/billing/     the Hyperstack-compatible billing API (package hyperstack),
 //	/v1/pricebook    and its price book
 //	/v1/installations/ the Vercel-Marketplace-compatible partner API (package marketplace)
+//	/ui/             the web dashboard (package dashboard)
 //	/                operations: /healthz, /readyz, /metrics, /openapi.yaml,
 //	                 /openapi-hyperstack.yaml, /openapi-marketplace.yaml
 func NewRouter(s Surfaces) *Router {
@@ -60,9 +62,10 @@ func NewRouter(s Surfaces) *Router {
 	mux.Handle(hyperstack.Prefix, hs)
 	mux.Handle(hyperstack.PricebookPath, hs)
 	mux.Handle(marketplace.Prefix, marketplace.Handler(s.Service, marketplace.Options{MaxBodyBytes: s.Limits.MaxBodyBytes, Logger: log}))
+	mux.Handle(dashboard.Prefix, dashboard.Handler(s.Service, dashboard.Options{Logger: log}))
 	ops, opsRoutes := operations(s, log)
 	mux.Handle("/", ops)
-	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), marketplace.Routes(), opsRoutes)
+	routes := slices.Concat(httpapi.Routes(), metalsoft.Routes(), hyperstack.Routes(), marketplace.Routes(), dashboard.Routes(), opsRoutes)
 	return &Router{Handler: mux, routes: routes}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/httpapi"
 	"github.com/cloudmeter/cloudmeter/hyperstack"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
@@ -82,6 +83,14 @@ var hyperstackShape = shape{"Hyperstack", func(body []byte) error {
 	return errShape("error_reason " + v.ErrorReason + " is not bad_request, unauthorized, forbidden or not_found")
 }}
 
+// htmlShape is the web dashboard's error page: HTML with the status in its heading.
+var htmlShape = shape{"dashboard HTML", func(body []byte) error {
+	if !bytes.HasPrefix(body, []byte("<!doctype html>")) || !bytes.Contains(body, []byte(`<p data-error>`)) {
+		return errShape("want an HTML error page with <p data-error>")
+	}
+	return nil
+}}
+
 type errShape string
 
 func (e errShape) Error() string { return string(e) }
@@ -111,6 +120,14 @@ func startRouter(t *testing.T) (*server.Router, string) {
 	return router, srv.URL
 }
 
+// contentTypeOf is the Content-Type of the error answers of the surface that serves path.
+func contentTypeOf(path string) string {
+	if strings.HasPrefix(path, dashboard.Prefix) {
+		return "text/html; charset=utf-8"
+	}
+	return "application/json"
+}
+
 // shapeOf says which surface answers path, by its prefix.
 func shapeOf(path string) shape {
 	if strings.HasPrefix(path, "/api/developer/") {
@@ -121,6 +138,9 @@ func shapeOf(path string) shape {
 	}
 	if strings.HasPrefix(path, marketplace.Prefix) {
 		return nativeShape // the marketplace's error shape is the native one
+	}
+	if strings.HasPrefix(path, dashboard.Prefix) {
+		return htmlShape
 	}
 	return nativeShape
 }
@@ -142,8 +162,8 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 		if resp.StatusCode != wantStatus {
 			t.Errorf("%s %s: status %d, want %d (%s)", method, path, resp.StatusCode, wantStatus, body)
 		}
-		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-			t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+		if ct, want := resp.Header.Get("Content-Type"), contentTypeOf(path); ct != want {
+			t.Errorf("%s %s: Content-Type %q, want %s", method, path, ct, want)
 		}
 		if method != http.MethodHead {
 			if err := want.check(body); err != nil {
@@ -157,7 +177,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 	t.Run("UnknownPath", func(t *testing.T) {
 		for _, path := range []string{httpapi.Prefix + "no-such-route", httpapi.Prefix + "events/extra", "/api/developer/no-such-endpoint",
 			"/api/developer/developer/extra", "/no-such-route", "/v1/billing/no-such-route", "/v1/billing/billing/usage/extra",
-			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/v1/installations/icfg_x/billing/nothing", "/"} {
+			"/v1/billing/billing/history/virtual-machine/1/nothing", "/v1/pricebook/extra", "/v1/installations/x", "/v1/installations/icfg_x/billing/nothing", "/ui/no-such-page", "/ui/users/1/nothing", "/"} {
 			check(t, http.MethodGet, path, http.StatusNotFound, shapeOf(path))
 		}
 	})
@@ -168,7 +188,7 @@ func TestUnknownRoutesInOwnShape(t *testing.T) {
 		}
 		for _, rt := range routes {
 			method, path, _ := strings.Cut(rt, " ")
-			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1", "{invoiceId}", "inv_1", "{resourceId}", "r1").Replace(path)
+			path = strings.NewReplacer("{product_id}", "7", "{user_id}", "1", "{id}", "k1", "{invoiceId}", "inv_1", "{resourceId}", "r1", "{page}", "x", "{$}", "").Replace(path)
 			wrong := http.MethodPatch
 			if method == http.MethodPatch {
 				wrong = http.MethodPut

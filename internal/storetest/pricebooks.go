@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +59,15 @@ func testPriceBooks(t *testing.T, s cloudmeter.Store) {
 	want := []cloudmeter.StoredPriceBook{{Version: 3, CreatedAt: t0 + 2}, {Version: 2, CreatedAt: t0 + 1}, {Version: 1, CreatedAt: t0}}
 	if diff := cmp.Diff(want, vs); diff != "" {
 		t.Errorf("PriceBookVersions (-want +got):\n%s", diff)
+	}
+	for i, body := range bodies {
+		b, err := s.PriceBookAt(ctx, int64(i+1))
+		if err != nil || b.Version != int64(i+1) || string(b.Body) != body || b.CreatedAt != t0+int64(i) {
+			t.Errorf("PriceBookAt(%d) = version %d, %s, created %d, %v; want version %d, %s", i+1, b.Version, b.Body, b.CreatedAt-t0, err, i+1, body)
+		}
+	}
+	for _, v := range []int64{0, 4, -1} {
+		_, err := s.PriceBookAt(ctx, v)
+		wantKind(t, fmt.Sprintf("PriceBookAt(%d)", v), err, cloudmeter.KindNotFound)
 	}
 }
