@@ -3,8 +3,8 @@ package service
 import (
 	"context"
 	"encoding/base64"
-	"strings"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
