@@ -72,6 +72,7 @@ type Store interface {
 	TrafficStore
 	OrganizationStore
 	CreditStore
+	ReservationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
