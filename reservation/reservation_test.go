@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp/cmpopts"
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"pgregory.net/rapid"
 
 	"github.com/cloudmeter/cloudmeter"
@@ -160,7 +160,9 @@ func TestCoverProperties(t *testing.T) {
 					active = append(active, r)
 				}
 			}
-			slices.SortFunc(active, func(a, b cloudmeter.Reservation) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.ID, b.ID)) })
+			slices.SortFunc(active, func(a, b cloudmeter.Reservation) int {
+				return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.ID, b.ID))
+			})
 			for j := 0; j < min(len(alive), len(active)); j++ {
 				want[[2]int64{alive[j], sec}] = active[j].ID
 			}
@@ -201,7 +203,7 @@ func TestValidate(t *testing.T) {
 		q    int
 		want string
 	}{
-		"NoServerType": {func(r *cloudmeter.Reservation) { r.ServerTypeID = 0 }, 1, "server_type_id: must be a server type id above 0"},
+		"NoServerType":  {func(r *cloudmeter.Reservation) { r.ServerTypeID = 0 }, 1, "server_type_id: must be a server type id above 0"},
 		"NegativePrice": {func(r *cloudmeter.Reservation) { r.Price = -1 }, 1, "price: -0.00000001 must not be negative"},
 		"Cycle":         {func(r *cloudmeter.Reservation) { r.CycleMonths = 0 }, 1, "cycle_months: 0 must be from 1 to 120"},
 		"Quantity":      {func(r *cloudmeter.Reservation) {}, 0, "quantity: 0 must be from 1 to 1000"},

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunTraffic(t, open)
 	RunOrganizations(t, open)
 	RunCredit(t, open)
+	RunReservations(t, open)
 	RunIncremental(t, open)
 }
 
