@@ -88,6 +88,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	a := &api{svc: svc}
 	s.Register("resource_utilization_detailed", a.detailed)
 	s.Register("resource_utilization_summary", a.summary)
+	a.registerReservations(s)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
