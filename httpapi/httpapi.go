@@ -98,6 +98,9 @@ func (a *API) routes() []route {
 		{"GET /api/v1/keys", a.getKeys},
 		{"POST /api/v1/keys", a.postKey},
 		{"DELETE /api/v1/keys/{id}", a.deleteKey},
+		{"POST /api/v1/reservations", a.postReservations},
+		{"GET /api/v1/reservations/{reservation_id}", a.getReservation},
+		{"GET /api/v1/users/{user_id}/reservations", a.getUserReservations},
 	}
 }
 
