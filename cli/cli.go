@@ -45,6 +45,8 @@ type Root struct {
 	Migrate MigrateCmd `cmd:"" help:"Apply pending database migrations (serve applies them too)."`
 	Rerate  RerateCmd  `cmd:"" help:"Rate every product again from the ledger (after an upgrade of the rating rules)."`
 	Version VersionCmd `cmd:"" help:"Print the version, the commit and the Go version this binary was built with."`
+
+	Reservations ReservationsCmd `cmd:"" help:"Reserve instances of a server type in a datacenter, list and show reservations, directly on the database."`
 }
 
 // Main runs the command line and returns the exit code: 0 on success, 1 when a command

@@ -67,6 +67,8 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 			note = "  (unpriced)"
 		} else if r.ExcludeBilling {
 			note = "  (excluded)"
+		} else if r.Reservation != nil {
+			note = fmt.Sprintf("  (reservation %d)", r.Reservation.ID)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", r.InfrastructureID, r.Type, r.ProductID, r.Label,
 			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), r.Quantity, r.CostPerUnit, r.MeasurementPeriod, r.Cost, note)
@@ -104,9 +106,15 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 			return err
 		}
 	}
+	if err := writeInstallments(w, u); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nTOTAL %s %s over %d records", u.Total, u.Currency, len(u.Records))
 	if len(u.Traffic) > 0 {
 		fmt.Fprintf(w, " and %d traffic records", len(u.Traffic))
+	}
+	if len(u.Installments) > 0 {
+		fmt.Fprintf(w, ", %d reservation installments", len(u.Installments))
 	}
 	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); n > 0 {
 		fmt.Fprintf(w, " (%d unpriced records reported at cost 0)", n)
