@@ -6,7 +6,7 @@ package reservation
 
 import (
 	"cmp"
-	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -238,7 +238,27 @@ type interval struct {
 // coverGroup sweeps one group's instance and reservation intervals in time order and
 // appends the covered pieces to out. Instances are ordered by (rank, product),
 // reservations by (rank = start, id).
+//
+// The running instances are counted in a Fenwick tree over their order, so finding the
+// first ones, and whether a change of one can change the pairing at all (only one ranked
+// before the number of reservations in force can), costs O(log n), not a pass over all.
 func coverGroup(insts, resv []interval, out Coverage) {
+	// order: the distinct products by (rank, product); pos: a product's index in it.
+	type prodRank struct{ product, rank int64 }
+	var order []prodRank
+	pos := map[int64]int{}
+	for _, iv := range insts {
+		if _, ok := pos[iv.product]; !ok {
+			pos[iv.product] = 0
+			order = append(order, prodRank{iv.product, iv.rank})
+		}
+	}
+	slices.SortFunc(order, func(a, b prodRank) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.product, b.product)) })
+	for i, pr := range order {
+		pos[pr.product] = i
+	}
+	alive := newFenwick(len(order))
+
 	type point struct {
 		at  int64
 		add bool
@@ -257,56 +277,128 @@ func coverGroup(insts, resv []interval, out Coverage) {
 	slices.SortFunc(points, func(a, b point) int {
 		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(boolInt(a.add), boolInt(b.add)))
 	})
-	less := func(xs []interval) func(a, b int) int {
-		return func(a, b int) int {
-			return cmp.Or(cmp.Compare(xs[a].rank, xs[b].rank), cmp.Compare(xs[a].product, xs[b].product))
-		}
+	var active []int // indexes of resv in force, by (start, id)
+	byStart := func(a, b int) int {
+		return cmp.Or(cmp.Compare(resv[a].rank, resv[b].rank), cmp.Compare(resv[a].product, resv[b].product))
 	}
-	var alive, active []int // indexes, sorted by rank then product (id)
-	insert := func(set []int, i int, xs []interval) []int {
-		c := less(xs)
-		at, _ := slices.BinarySearchFunc(set, i, c)
-		return slices.Insert(set, at, i)
+
+	type open struct {
+		res   *cloudmeter.Reservation
+		start int64
 	}
-	remove := func(set []int, i int, xs []interval) []int {
-		c := less(xs)
-		at, ok := slices.BinarySearchFunc(set, i, c)
-		if ok {
-			return slices.Delete(set, at, at+1)
-		}
-		// The spans of one product never overlap, so (rank, product) is unique in set.
-		panic(fmt.Sprintf("reservation: interval %d not in its set", i))
+	opened := map[int64]open{} // product -> its piece in progress
+	var prevP []int            // the pairing in force: order index and reservation by position
+	var prevR []*cloudmeter.Reservation
+	var newP []int
+	var newR []*cloudmeter.Reservation
+	kept := make([]int, len(order)) // the round in which a product was paired at a changed position
+	round := 0
+	closePiece := func(prod int64, end int64) {
+		o := opened[prod]
+		out[prod] = append(out[prod], Piece{ProductID: prod, Start: o.start, End: end, Reservation: o.res})
+		delete(opened, prod)
 	}
 	for k := 0; k < len(points); {
 		at := points[k].at
+		dirty := false
 		for ; k < len(points) && points[k].at == at; k++ {
 			p := points[k]
-			switch {
-			case p.res && p.add:
-				active = insert(active, p.i, resv)
-			case p.res:
-				active = remove(active, p.i, resv)
-			case p.add:
-				alive = insert(alive, p.i, insts)
-			default:
-				alive = remove(alive, p.i, insts)
-			}
-		}
-		if k == len(points) {
-			break
-		}
-		end := points[k].at - 1
-		for j := 0; j < min(len(alive), len(active)); j++ {
-			prod := insts[alive[j]].product
-			r := resv[active[j]].res
-			pieces := out[prod]
-			if n := len(pieces); n > 0 && pieces[n-1].Reservation == r && pieces[n-1].End+1 == at {
-				pieces[n-1].End = end
+			if p.res {
+				at, ok := slices.BinarySearchFunc(active, p.i, byStart)
+				if p.add {
+					active = slices.Insert(active, at, p.i)
+				} else if ok {
+					active = slices.Delete(active, at, at+1)
+				}
+				dirty = true
 				continue
 			}
-			out[prod] = append(pieces, Piece{ProductID: prod, Start: at, End: end, Reservation: r})
+			i := pos[insts[p.i].product]
+			if alive.prefix(i) < max(len(active), len(prevP)) {
+				dirty = true
+			}
+			if p.add {
+				alive.add(i, 1)
+			} else {
+				alive.add(i, -1)
+			}
+		}
+		if !dirty {
+			continue
+		}
+		n := min(alive.total, len(active))
+		newP, newR = newP[:0], newR[:0]
+		for j := 0; j < n; j++ {
+			newP = append(newP, alive.find(j+1))
+			newR = append(newR, resv[active[j]].res)
+		}
+		// Only the positions whose pair changed need work: the new pairs there keep their
+		// piece when the product already had one with that reservation (it moved along
+		// with it), else start one; the old ones there end unless kept.
+		round++
+		for j := 0; j < n; j++ {
+			if j < len(prevP) && newP[j] == prevP[j] && newR[j] == prevR[j] {
+				continue
+			}
+			prod := order[newP[j]].product
+			kept[newP[j]] = round
+			if o, ok := opened[prod]; ok {
+				if o.res == newR[j] {
+					continue
+				}
+				closePiece(prod, at-1)
+			}
+			opened[prod] = open{res: newR[j], start: at}
+		}
+		for j := range prevP {
+			if j < n && newP[j] == prevP[j] && newR[j] == prevR[j] {
+				continue
+			}
+			if kept[prevP[j]] != round {
+				closePiece(order[prevP[j]].product, at-1)
+			}
+		}
+		prevP, newP = newP, prevP
+		prevR, newR = newR, prevR
+	}
+	// Every interval ends before the last point, so nothing is left open.
+}
+
+// fenwick counts the running instances by their order index.
+type fenwick struct {
+	tree  []int
+	total int
+}
+
+func newFenwick(n int) *fenwick { return &fenwick{tree: make([]int, n+1)} }
+
+// add adds d at index i.
+func (f *fenwick) add(i, d int) {
+	f.total += d
+	for i++; i < len(f.tree); i += i & -i {
+		f.tree[i] += d
+	}
+}
+
+// prefix counts the entries at indexes below i.
+func (f *fenwick) prefix(i int) int {
+	n := 0
+	for ; i > 0; i -= i & -i {
+		n += f.tree[i]
+	}
+	return n
+}
+
+// find returns the index of the k-th entry (k from 1), which must exist.
+func (f *fenwick) find(k int) int {
+	i := 0
+	for step := 1 << bits.Len(uint(len(f.tree)-1)); step > 0; step >>= 1 {
+		if next := i + step; next < len(f.tree) && f.tree[next] < k {
+			i = next
+			k -= f.tree[next]
 		}
 	}
+	return i
 }
 
 func boolInt(b bool) int {
