@@ -304,11 +304,11 @@ func coverGroup(insts, resv []interval, out Coverage) {
 		for ; k < len(points) && points[k].at == at; k++ {
 			p := points[k]
 			if p.res {
-				at, ok := slices.BinarySearchFunc(active, p.i, byStart)
+				ix, ok := slices.BinarySearchFunc(active, p.i, byStart)
 				if p.add {
-					active = slices.Insert(active, at, p.i)
+					active = slices.Insert(active, ix, p.i)
 				} else if ok {
-					active = slices.Delete(active, at, at+1)
+					active = slices.Delete(active, ix, ix+1)
 				}
 				dirty = true
 				continue
