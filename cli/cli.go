@@ -1,6 +1,6 @@
 // Package cli is cloudmeter's command line: it parses arguments with kong and runs the
 // subcommands (serve, demo, keys, users, credit, prices, report, bench, migrate, rerate,
-// version). Commands that work on the database open it directly, so no server is needed.
+// version, reservations). Commands that work on the database open it directly, so no server is needed.
 // A bare `cloudmeter` prints the main commands and points to --help, and exits with
 // status 2 like any other usage error.
 package cli

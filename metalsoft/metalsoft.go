@@ -1,6 +1,7 @@
 // Package metalsoft serves cloudmeter's reports through a MetalSoft-compatible JSON-RPC
 // 2.0 API at /api/developer/developer (DESIGN 3.2): the methods
-// resource_utilization_detailed and resource_utilization_summary, Bearer keys, MetalSoft's
+// resource_utilization_detailed and resource_utilization_summary, the server type
+// reservation methods (reservations.go), Bearer keys, MetalSoft's
 // error codes and report shape (decimals as strings, ids as numbers). It is a thin
 // adapter over package service.
 package metalsoft
