@@ -17,6 +17,9 @@ CREATE TABLE reservations (
     PRIMARY KEY (user_id, reservation_id)
 );
 CREATE UNIQUE INDEX reservations_id ON reservations (reservation_id);
+-- A report reads the reservations in force in its window: those of the user that end
+-- after the window's start, found without reading the ones that ended before.
+CREATE INDEX reservations_user_end ON reservations (user_id, ends_at);
 
 CREATE TABLE store_counters (
     name  TEXT   NOT NULL PRIMARY KEY,
