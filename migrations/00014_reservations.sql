@@ -1,7 +1,8 @@
 -- +goose Up
 -- Server type reservations: one row per reserved instance, never edited. Amounts are
 -- counts of 1e-8, as every amount; times are unix seconds, ends_at the last second in
--- force. Ids come from the counter row of store_counters, taken under its row lock.
+-- force. Ids come from the counter row 'reservation' of store_counters (made by the first
+-- reservation), taken under its row lock.
 CREATE TABLE reservations (
     user_id           BIGINT NOT NULL,
     reservation_id    BIGINT NOT NULL,
@@ -25,7 +26,6 @@ CREATE TABLE store_counters (
     name  TEXT   NOT NULL PRIMARY KEY,
     value BIGINT NOT NULL
 );
-INSERT INTO store_counters (name, value) VALUES ('reservation', 0);
 
 -- +goose Down
 DROP TABLE store_counters;

@@ -21,7 +21,7 @@ func scanReservation(sc interface{ Scan(...any) error }) (cloudmeter.Reservation
 }
 
 // CreateReservations stores quantity reservations like r in one transaction. Their ids
-// are taken from the reservation counter by one UPDATE, whose row lock (PostgreSQL) or
+// are taken from the reservation counter by one upsert, whose row lock (PostgreSQL) or
 // the database's write lock (SQLite) makes concurrent creations queue; the user becomes
 // known, as an owner of resources does.
 func (s *Store) CreateReservations(ctx context.Context, r cloudmeter.Reservation, quantity int) ([]cloudmeter.Reservation, error) {
@@ -39,8 +39,8 @@ func (s *Store) createReservations(ctx context.Context, r cloudmeter.Reservation
 	}
 	defer tx.Rollback()
 	var last int64
-	if err := tx.QueryRowContext(ctx, s.rb(`UPDATE store_counters SET value = value + ? WHERE name = 'reservation' RETURNING value`),
-		quantity).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, s.rb(`INSERT INTO store_counters (name, value) VALUES ('reservation', ?)
+		ON CONFLICT (name) DO UPDATE SET value = store_counters.value + excluded.value RETURNING value`), quantity).Scan(&last); err != nil {
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO users (user_id) VALUES (?) ON CONFLICT (user_id) DO NOTHING`), r.UserID); err != nil {
