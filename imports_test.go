@@ -27,6 +27,7 @@ var domainPackages = []string{
 	module + "/pricebook",
 	module + "/rating",
 	module + "/report",
+	module + "/reservation",
 }
 
 // forbidden says why a domain package may not depend on path, or "" when it may.

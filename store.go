@@ -76,6 +76,7 @@ type Store interface {
 	ExportStore
 	PulledStore
 	InstallationStore
+	ReservationStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

@@ -1,6 +1,6 @@
 // Package cli is cloudmeter's command line: it parses arguments with kong and runs the
 // subcommands (serve, demo, keys, users, credit, prices, report, bench, migrate, rerate,
-// version). Commands that work on the database open it directly, so no server is needed.
+// version, reservations). Commands that work on the database open it directly, so no server is needed.
 // A bare `cloudmeter` prints the main commands and points to --help, and exits with
 // status 2 like any other usage error.
 package cli
@@ -44,6 +44,7 @@ type Root struct {
 	Credit        CreditCmd        `cmd:"" help:"Top up organizations' prepaid credit, set its threshold and show it, directly on the database."`
 	Installations InstallationsCmd `cmd:"" help:"Install marketplace partners for users, list, show and uninstall them, and move their invoices along the state machine, directly on the database."`
 	Prices        PricesCmd        `cmd:"" help:"Import and show the price book, directly on the database."`
+	Reservations  ReservationsCmd  `cmd:"" help:"Reserve instances of a server type in a datacenter, list and show reservations, directly on the database."`
 	Report        ReportCmd        `cmd:"" help:"Print a user's utilization report as a table, JSON or CSV."`
 	Exports       ExportsCmd       `cmd:"" help:"Add, list and remove export targets (billing systems that receive usage in the marketplace format) and show their deliveries' status."`
 	Push          PushCmd          `cmd:"" help:"Send usage and interim billing to the export targets: one round with --once, else on their schedules."`

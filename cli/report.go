@@ -22,7 +22,7 @@ type ReportCmd struct {
 	To             string   `required:"" help:"Last second of the window (inclusive), RFC 3339."`
 	Infrastructure []int64  `help:"Only these infrastructure ids (repeatable)."`
 	Datacenter     []string `help:"Only these datacenters (repeatable)."`
-	Format         string   `default:"table" enum:"table,json,csv" help:"Output: table; json (the MetalSoft detailed_report shape, network_report included, and a totals member saying how its costs add up); or csv (one line per usage record and per traffic record, and a last total line that is their sum)."`
+	Format         string   `default:"table" enum:"table,json,csv" help:"Output: table; json (the MetalSoft detailed_report shape, network_report included, and a totals member saying how its costs add up); or csv (one line per usage record, per traffic record and per reservation installment, and a last total line that is their sum)."`
 }
 
 // Run prints the report.
@@ -81,6 +81,8 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 			note = "  (unpriced)"
 		} else if r.ExcludeBilling {
 			note = "  (excluded)"
+		} else if r.Reservation != nil {
+			note = fmt.Sprintf("  (reservation %d)", r.Reservation.ID)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", r.InfrastructureID, r.Type, r.ProductID, r.Label,
 			cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), r.Quantity, r.CostPerUnit, r.MeasurementPeriod, r.Cost, note)
@@ -118,6 +120,9 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 			return err
 		}
 	}
+	if err := writeInstallments(w, u); err != nil {
+		return err
+	}
 	if u.Currency == "" {
 		fmt.Fprintf(w, "\nTOTAL %s (%s) over %d records", u.Total, NoPriceBook, len(u.Records))
 	} else {
@@ -125,6 +130,9 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 	}
 	if len(u.Traffic) > 0 {
 		fmt.Fprintf(w, " and %d traffic records", len(u.Traffic))
+	}
+	if len(u.Installments) > 0 {
+		fmt.Fprintf(w, ", %d reservation installments", len(u.Installments))
 	}
 	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); n > 0 && u.Currency != "" {
 		fmt.Fprintf(w, " (%d unpriced records reported at cost 0)", n)
@@ -138,7 +146,8 @@ var CSVHeader = []string{"line", "infrastructure_id", "resource_type", "product_
 	"quantity_unit", "cost_per_unit", "measurement_period", "cost", "currency", "unpriced"}
 
 // WriteCSV prints every line of the table: one "usage" line per record (quantity in
-// seconds), one "traffic" line per traffic record (quantity in GB), and last a "total"
+// seconds), one "traffic" line per traffic record (quantity in GB), one "installment"
+// line per reservation installment due in the window (quantity 1), and last a "total"
 // line whose cost is the report's total, the sum of the cost of every line above, and
 // whose label says so. With no price book the currency column is empty and the total
 // line says why.
@@ -157,13 +166,22 @@ func WriteCSV(w io.Writer, u *report.Utilization) error {
 			r.Waypoint.Label, string(r.Direction), cloudmeter.FormatTime(r.Start), cloudmeter.FormatTime(r.End), money.FormatGB4(r.Quantity), "gbytes",
 			r.CostPerUnit.String(), strconv.FormatInt(r.MeasurementPeriod, 10), r.Cost.String(), u.Currency, r.Unpriced})
 	}
+	for _, in := range u.Installments {
+		r := in.Reservation
+		cw.Write([]string{"installment", "", string(cloudmeter.ResourceInstance), "", fmt.Sprintf("reservation %d installment %d/%d", r.ID, in.Number, r.CycleMonths),
+			"", cloudmeter.FormatTime(in.Start), cloudmeter.FormatTime(in.End), "1", "installments", in.Cost.String(), "", in.Cost.String(), u.Currency, ""})
+	}
 	unpriced := ""
 	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); u.Currency == "" {
 		unpriced = NoPriceBook
 	} else if n > 0 {
 		unpriced = fmt.Sprintf("%d unpriced lines at cost 0", n)
 	}
-	cw.Write([]string{"total", "", "", "", fmt.Sprintf("sum of the cost of the %d usage and %d traffic lines above", len(u.Records), len(u.Traffic)), "",
+	label := fmt.Sprintf("sum of the cost of the %d usage and %d traffic lines above", len(u.Records), len(u.Traffic))
+	if len(u.Installments) > 0 {
+		label = fmt.Sprintf("sum of the cost of the %d usage, %d traffic and %d installment lines above", len(u.Records), len(u.Traffic), len(u.Installments))
+	}
+	cw.Write([]string{"total", "", "", "", label, "",
 		cloudmeter.FormatTime(u.Start), cloudmeter.FormatTime(u.End), "", "", "", "", u.Total.String(), u.Currency, unpriced})
 	cw.Flush()
 	return cw.Error()

@@ -107,6 +107,9 @@ func (a *API) routes() []route {
 		{"GET /api/v1/exports", a.getExports},
 		{"PUT /api/v1/exports/{target_id}", a.putExport},
 		{"DELETE /api/v1/exports/{target_id}", a.deleteExport},
+		{"POST /api/v1/reservations", a.postReservations},
+		{"GET /api/v1/reservations/{reservation_id}", a.getReservation},
+		{"GET /api/v1/users/{user_id}/reservations", a.getUserReservations},
 	}
 }
 

@@ -25,6 +25,19 @@ type nativeRecord struct {
 	Unpriced          string `json:"unpriced,omitempty"`
 	Attributes        any    `json:"attributes"`
 	ExcludeBilling    bool   `json:"exclude_billing"`
+	// ReservationID names the reservation that covers the record; absent on demand.
+	ReservationID int64 `json:"reservation_id,omitempty"`
+}
+
+type nativeInstallment struct {
+	ReservationID  int64   `json:"reservation_id"`
+	ServerTypeID   int64   `json:"server_type_id"`
+	ServerTypeName *string `json:"server_type_name"`
+	Datacenter     string  `json:"datacenter"`
+	Number         int     `json:"installment"`
+	Start          string  `json:"start"`
+	End            string  `json:"end"`
+	Cost           string  `json:"cost"`
 }
 
 type nativeTrafficRecord struct {
@@ -59,6 +72,9 @@ func NativeReport(u *report.Utilization) []byte {
 			idx := r.Entry.Index()
 			recs[i].PriceEntry = &idx
 		}
+		if r.Reservation != nil {
+			recs[i].ReservationID = r.Reservation.ID
+		}
 	}
 	traffic := make([]nativeTrafficRecord, len(u.Traffic))
 	for i := range u.Traffic {
@@ -73,11 +89,25 @@ func NativeReport(u *report.Utilization) []byte {
 			traffic[i].PriceEntry = &idx
 		}
 	}
-	out, _ := json.MarshalIndent(map[string]any{
+	out := map[string]any{
 		"user_id": u.UserID, "currency": currencyOrNull(u.Currency), "from": cloudmeter.FormatTime(u.Start), "to": cloudmeter.FormatTime(u.End),
 		"total_cost": u.Total.String(), "records": recs, "traffic": traffic,
-	}, "", "  ")
-	return append(out, '\n')
+	}
+	if len(u.Installments) > 0 {
+		// Only when the window holds installments, so reports without reservations keep their shape.
+		ins := make([]nativeInstallment, len(u.Installments))
+		for i, in := range u.Installments {
+			r := in.Reservation
+			ins[i] = nativeInstallment{ReservationID: r.ID, ServerTypeID: r.ServerTypeID, Datacenter: r.Datacenter, Number: in.Number,
+				Start: cloudmeter.FormatTime(in.Start), End: cloudmeter.FormatTime(in.End), Cost: in.Cost.String()}
+			if r.ServerTypeName != "" {
+				ins[i].ServerTypeName = &r.ServerTypeName
+			}
+		}
+		out["reservation_installments"] = ins
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	return append(b, '\n')
 }
 
 // currencyOrNull is a report's currency, null when no price book was loaded (a report

@@ -708,7 +708,7 @@ func cases() []tcase {
 	stopSubnet := event("op-6378-s", "cloudmeter.resource.stopped", "2016-02-02T00:00:00Z", `{"product_id":6378}`)
 	window := `[1,"2016-01-01T00:00:00Z","2016-12-31T23:59:59Z"]`
 
-	return []tcase{
+	return append([]tcase{
 		// Operations endpoints.
 		{name: "healthz", op: "GET /healthz", status: 200},
 		{name: "readyz", op: "GET /readyz", status: 200},
@@ -981,7 +981,7 @@ func cases() []tcase {
 		{name: "rpc invalid request", op: rpcOp, key: "admin", body: `{"jsonrpc":"1.0","id":1,"method":"resource_utilization_detailed"}`, status: 200, rpcCode: -32600},
 		{name: "rpc method not found", op: rpcOp, key: "admin", body: rpc("1", "nope", "[]"), status: 200, rpcCode: -32601},
 		{name: "rpc invalid params", op: rpcOp, key: "admin", body: rpc("1", "resource_utilization_detailed", "[]"), status: 200, rpcCode: -32602},
-	}
+	}, reservationCases()...)
 }
 
 func wantIngest(accepted, duplicates int) func(t *testing.T, e *env, body []byte) {

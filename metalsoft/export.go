@@ -12,7 +12,8 @@ import (
 // resource_utilization_detailed result (detailed_report and network_report carry every
 // line) with a "totals" member that says how its costs add up: usage_cost is the sum of
 // the detailed_report records' cost, traffic_cost the sum of the network_report
-// metered_waypoints' cost, and total_cost their sum. cost_currency is null when no price
+// metered_waypoints' cost, installments_cost (when the window holds reservation
+// installments) the sum of the reservation_installments' cost, and total_cost their sum. cost_currency is null when no price
 // book was loaded.
 func ExportJSON(u *report.Utilization) []byte {
 	b := DetailedJSON(u)
@@ -32,10 +33,20 @@ func ExportJSON(u *report.Utilization) []byte {
 	b = strconv.AppendInt(b, int64(len(u.Traffic)), 10)
 	b = append(b, `,"traffic_cost":"`...)
 	b = append(b, traffic.String()...)
+	if len(u.Installments) > 0 {
+		b = append(b, `","installments":`...)
+		b = strconv.AppendInt(b, int64(len(u.Installments)), 10)
+		b = append(b, `,"installments_cost":"`...)
+		b = append(b, u.InstallmentsCost.String()...)
+	}
 	b = append(b, `","total_cost":"`...)
 	b = append(b, u.Total.String()...)
 	b = append(b, `","cost_currency":`...)
 	b = appendCurrency(b, u.Currency)
+	if len(u.Installments) > 0 {
+		b = append(b, `,"adds_up":"total_cost = usage_cost (the detailed_report records) + traffic_cost (the network_report metered_waypoints) + installments_cost (the reservation_installments)"}}`...)
+		return b
+	}
 	b = append(b, `,"adds_up":"total_cost = usage_cost (the detailed_report records) + traffic_cost (the network_report metered_waypoints)"}}`...)
 	return b
 }

@@ -1,7 +1,8 @@
 // Package metalsoft serves cloudmeter's reports through a MetalSoft-compatible JSON-RPC
 // 2.0 API at /api/developer/developer (DESIGN 3.2): the methods
-// resource_utilization_detailed and resource_utilization_summary, Bearer keys and requests
-// signed as MetalSoft's SDKs sign them (signing.go), MetalSoft's
+// resource_utilization_detailed and resource_utilization_summary, the price methods
+// (prices.go), the server type reservation methods (reservations.go), Bearer keys and
+// requests signed as MetalSoft's SDKs sign them (signing.go), MetalSoft's
 // error codes and report shape (decimals as strings, ids as numbers). It is a thin
 // adapter over package service.
 package metalsoft
@@ -90,6 +91,7 @@ func NewHandler(svc *service.Service, opts Options) http.Handler {
 	s.Register("resource_utilization_detailed", a.detailed)
 	s.Register("resource_utilization_summary", a.summary)
 	registerPriceMethods(s, a)
+	a.registerReservations(s)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {

@@ -52,6 +52,7 @@ func (d detailedReport) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `},"network_report":`...)
 	b = appendNetworkReport(b, u, d.traffic)
+	b = appendInstallments(b, u)
 	b = appendInfrastructures(b, u)
 	return appendWindow(b, u)
 }
@@ -108,7 +109,9 @@ func appendRecord(b []byte, r *report.Record, currency string) []byte {
 	}
 	b = append(b, `,"end_timestamp":"`...)
 	b = cloudmeter.AppendTime(b, r.End)
-	b = append(b, `","is_reservation":"0","measurement_period":"`...)
+	b = append(b, `","is_reservation":"`...)
+	b = append(b, isReservation(r)...)
+	b = append(b, `","measurement_period":"`...)
 	b = strconv.AppendInt(b, r.MeasurementPeriod, 10)
 	b = append(b, `","measurement_unit":"seconds","product_id":`...)
 	b = strconv.AppendInt(b, r.ProductID, 10)
@@ -202,6 +205,11 @@ func (s summaryReport) AppendJSON(b []byte) []byte {
 	b = appendAmount(b, s.u.Total)
 	b = append(b, `,"cost_currency":`...)
 	b = appendCurrency(b, s.u.Currency)
+	if len(s.u.Installments) > 0 {
+		// The reservation installments due in the window (included in total_cost).
+		b = append(b, `,"reservation_installments_cost":`...)
+		b = appendAmount(b, s.u.InstallmentsCost)
+	}
 	// The internet traffic of every waypoint of the report, per direction (included in
 	// total_cost).
 	for _, d := range []struct {

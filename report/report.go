@@ -8,6 +8,7 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/rating"
+	"github.com/cloudmeter/cloudmeter/reservation"
 )
 
 // Record is one line of a report: a priced segment clipped to the window.
@@ -20,6 +21,9 @@ type Record struct {
 	// Source names the system a pulled record came from (AddPulled); its quantity and
 	// cost are that system's. Empty for locally metered usage.
 	Source string
+	// Reservation is the reservation that covers the record ("is_reservation": "1"), whose
+	// utilization price is its CostPerUnit; nil for usage billed on demand.
+	Reservation *cloudmeter.Reservation
 }
 
 // Utilization is a user's usage and cost over a closed window of seconds.
@@ -35,8 +39,19 @@ type Utilization struct {
 	Traffic []TrafficRecord
 	// Infrastructures are those that have records, by id.
 	Infrastructures []cloudmeter.Infrastructure
-	// Total is the cost of every record, traffic included.
+	// Installments are the reservation installments due in the window (BuildReserved),
+	// ordered by start, then reservation id; InstallmentsCost is their sum.
+	Installments     []reservation.Installment
+	InstallmentsCost money.Amount
+	// Total is the cost of every record, traffic and installments included.
 	Total money.Amount
+}
+
+// Reserved is what a user's reservations change in a report: which seconds of which
+// instances they cover, and the installments due in the window.
+type Reserved struct {
+	Coverage     reservation.Coverage
+	Installments []reservation.Installment
 }
 
 // Build prices and clips spans (ordered by infrastructure, type, product and start) to
@@ -45,18 +60,41 @@ type Utilization struct {
 //
 // Errors: KindInvalid when a cost overflows the money type.
 func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastructure, pricer *rating.Pricer, start, end, now int64) (*Utilization, error) {
+	return BuildReserved(userID, spans, infras, pricer, start, end, now, nil)
+}
+
+// BuildReserved is Build with the user's reservations (nil: none): the seconds they cover
+// are records of their own at the covering reservation's utilization price, the rest is
+// priced on demand, and the installments due in the window are added to the total.
+//
+// Errors: KindInvalid when a cost overflows the money type.
+func BuildReserved(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastructure, pricer *rating.Pricer, start, end, now int64,
+	reserved *Reserved) (*Utilization, error) {
 	u := &Utilization{UserID: userID, Currency: pricer.Book().Currency, Start: start, End: end,
 		Records: make([]Record, 0, len(spans)+len(spans)/8)}
 	to := min(end, now)
 	seen := map[int64]bool{}
-	for i := range spans {
-		sp := &spans[i]
-		if !rating.Billable(sp) {
-			continue
-		}
-		segs, err := pricer.Price(sp, start, to)
+	var cover reservation.Coverage
+	if reserved != nil {
+		cover = reserved.Coverage
+	}
+	add := func(rec Record) error {
+		var err error
+		rec.Cost, err = money.Cost(rec.Quantity, rec.MeasurementPeriod, rec.CostPerUnit)
 		if err != nil {
-			return nil, err
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "product %d: cost does not fit: %v", rec.ProductID, err)
+		}
+		if u.Total, err = u.Total.Add(rec.Cost); err != nil {
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "report total does not fit: %v", err)
+		}
+		u.Records = append(u.Records, rec)
+		seen[rec.InfrastructureID] = true
+		return nil
+	}
+	onDemand := func(sp *cloudmeter.Span, from, to int64) error {
+		segs, err := pricer.Price(sp, from, to)
+		if err != nil {
+			return err
 		}
 		for _, seg := range segs {
 			rec := Record{Segment: seg, Quantity: seg.End - seg.Start + 1}
@@ -64,15 +102,51 @@ func Build(userID int64, spans []cloudmeter.Span, infras []cloudmeter.Infrastruc
 				// Excluded usage is shown at cost 0, and is never unpriced: no price applies by design.
 				rec.CostPerUnit, rec.Unpriced = 0, ""
 			}
-			rec.Cost, err = money.Cost(rec.Quantity, rec.MeasurementPeriod, rec.CostPerUnit)
-			if err != nil {
-				return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "product %d: cost does not fit: %v", sp.ProductID, err)
+			if err := add(rec); err != nil {
+				return err
 			}
-			if u.Total, err = u.Total.Add(rec.Cost); err != nil {
-				return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "report total does not fit: %v", err)
+		}
+		return nil
+	}
+	for i := range spans {
+		sp := &spans[i]
+		if !rating.Billable(sp) {
+			continue
+		}
+		from, last := max(sp.Start, start), min(sp.End, to)
+		for _, pc := range cover[sp.ProductID] {
+			if from > last {
+				break
 			}
-			u.Records = append(u.Records, rec)
-			seen[sp.InfrastructureID] = true
+			if pc.End < from || pc.Start > last {
+				continue
+			}
+			if pc.Start > from {
+				if err := onDemand(sp, from, pc.Start-1); err != nil {
+					return nil, err
+				}
+			}
+			rec := Record{Segment: rating.Segment{Span: *sp, CostPerUnit: pc.Reservation.UtilizationPrice, MeasurementPeriod: reservation.UtilizationPeriod},
+				Reservation: pc.Reservation}
+			rec.Start, rec.End = max(pc.Start, from), min(pc.End, last)
+			rec.Quantity = rec.End - rec.Start + 1
+			if err := add(rec); err != nil {
+				return nil, err
+			}
+			from = rec.End + 1
+		}
+		if err := onDemand(sp, from, last); err != nil {
+			return nil, err
+		}
+	}
+	if reserved != nil && len(reserved.Installments) > 0 {
+		var err error
+		u.Installments = reserved.Installments
+		if u.InstallmentsCost, err = reservation.Total(u.Installments); err != nil {
+			return nil, err
+		}
+		if u.Total, err = u.Total.Add(u.InstallmentsCost); err != nil {
+			return nil, cloudmeter.Errorf(cloudmeter.KindInvalid, "report total does not fit: %v", err)
 		}
 	}
 	for _, inf := range infras {

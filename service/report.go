@@ -109,7 +109,11 @@ func (s *Service) utilization(ctx context.Context, req ReportRequest, infras []c
 		return nil, err
 	}
 	pricer := rating.NewPricer(book)
-	u, err := report.Build(req.UserID, spans, infras, pricer, req.Start, req.End, now)
+	reserved, err := s.reserved(ctx, req, spans, min(req.End, now), maxRecords)
+	if err != nil {
+		return nil, err
+	}
+	u, err := report.BuildReserved(req.UserID, spans, infras, pricer, req.Start, req.End, now, reserved)
 	if err == nil && len(u.Records) > maxRecords {
 		// Price changes split spans into more records than the store counted.
 		err = cloudmeter.Errorf(cloudmeter.KindTooLarge, "the report would hold %d usage records, more than %d", len(u.Records), maxRecords)

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) cloudmeter.Store) {
 	RunExports(t, open)
 	RunPulled(t, open)
 	RunInstallations(t, open)
+	RunReservations(t, open)
 	RunIncremental(t, open)
 }
 
