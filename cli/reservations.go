@@ -116,12 +116,16 @@ func printReservations(w io.Writer, rs []service.ReservationView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSER\tSERVER TYPE\tDATACENTER\tSTART\tEND\tMONTHS\tMONTHLY\tPER HOUR\tSTATUS")
 	for _, r := range rs {
+		monthly := r.Price.String()
+		if r.Currency != "" {
+			monthly += " " + r.Currency
+		} // with no price book loaded, no currency is named
 		typ := fmt.Sprint(r.ServerTypeID)
 		if r.ServerTypeName != "" {
 			typ += " (" + r.ServerTypeName + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s %s\t%s\t%s\n", r.ID, r.UserID, typ, r.Datacenter, cloudmeter.FormatTime(r.Start),
-			cloudmeter.FormatTime(r.End), r.CycleMonths, r.Price, r.Currency, r.UtilizationPrice, r.Status)
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.UserID, typ, r.Datacenter, cloudmeter.FormatTime(r.Start),
+			cloudmeter.FormatTime(r.End), r.CycleMonths, monthly, r.UtilizationPrice, r.Status)
 	}
 	return tw.Flush()
 }
