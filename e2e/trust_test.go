@@ -96,6 +96,29 @@ func cliRun(args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// csvLines reads a CSV report export: its columns by name, how many lines of each kind
+// (the "line" column) come before the last one, the sum of their cost, and the last line.
+func csvLines(t *testing.T, out string) (col map[string]int, kinds map[string]int, sum money.Amount, last []string) {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	col, kinds = map[string]int{}, map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, row := range rows[1 : len(rows)-1] {
+		kinds[row[col["line"]]]++
+		c, err := money.ParseAmount(row[col["cost"]])
+		if err != nil {
+			t.Fatalf("cost %q: %v", row[col["cost"]], err)
+		}
+		sum, _ = sum.Add(c)
+	}
+	return col, kinds, sum, rows[len(rows)-1]
+}
+
 func reportArgs(srv *e2etest.Server, format string) []string {
 	return []string{"report", "--data-dir", srv.DataDir, "--database-url=" + srv.DatabaseURL, "--user", "1", "--from", seedStart, "--to", seedEnd, "--format", format}
 }
@@ -121,25 +144,7 @@ func testReportExportsAddUp(t *testing.T, eng e2etest.Engine) {
 	if code != 0 {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range rows[0] {
-		col[name] = i
-	}
-	kinds := map[string]int{}
-	var sum money.Amount
-	for _, row := range rows[1 : len(rows)-1] {
-		kinds[row[col["line"]]]++
-		c, err := money.ParseAmount(row[col["cost"]])
-		if err != nil {
-			t.Fatalf("cost %q: %v", row[col["cost"]], err)
-		}
-		sum, _ = sum.Add(c)
-	}
-	last := rows[len(rows)-1]
+	col, kinds, sum, last := csvLines(t, out)
 	if kinds["usage"] != 4 || kinds["traffic"] != 4 {
 		t.Errorf("csv lines %v, want the table's 4 usage and 4 traffic lines", kinds)
 	}
@@ -343,25 +348,7 @@ func testReportExportsAddUpWithInstallments(t *testing.T, eng e2etest.Engine) {
 	if code != 0 {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range rows[0] {
-		col[name] = i
-	}
-	kinds := map[string]int{}
-	var sum money.Amount
-	for _, row := range rows[1 : len(rows)-1] {
-		kinds[row[col["line"]]]++
-		c, err := money.ParseAmount(row[col["cost"]])
-		if err != nil {
-			t.Fatalf("cost %q: %v", row[col["cost"]], err)
-		}
-		sum, _ = sum.Add(c)
-	}
-	last := rows[len(rows)-1]
+	col, kinds, sum, last := csvLines(t, out)
 	if kinds["usage"] != 4 || kinds["traffic"] != 4 || kinds["installment"] != 1 {
 		t.Errorf("csv lines %v, want the table's 4 usage, 4 traffic and 1 installment lines", kinds)
 	}
