@@ -101,7 +101,7 @@ func billingRowOf(slot string, b cloudmeter.StoredBilling, in cloudmeter.Install
 	if slot == "month" {
 		start = time.Unix(b.Start, 0).UTC().Format("January 2006")
 	}
-	return billingRow{Figure: in.ID + ":" + slot + "_total", Slot: slot, Start: start, EOD: millisText(b.EOD), Period: millisText(b.PeriodStart) + " to " + millisText(b.PeriodEnd),
+	return billingRow{Figure: in.ID + ":" + slot + "_total", Slot: "of a " + slot, Start: start, EOD: millisText(b.EOD), Period: millisText(b.PeriodStart) + " to " + millisText(b.PeriodEnd),
 		ItemsTotal: b.ItemsTotal.String() + " " + currency, DiscountsTotal: b.DiscountsTotal.String() + " " + currency,
 		Total: b.Total().String() + " " + currency, Recv: timeText(b.ReceivedAt), Items: b.Items, Anomalies: len(b.Anomalies)}
 }
