@@ -18,11 +18,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/dispatch"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -149,43 +149,22 @@ func parsePages() map[string]*template.Template {
 }
 
 func (h *handler) dispatch(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				h.fail(w, r, nil, cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, debug.Stack())))
-			}
-		}()
-		securityHeaders(w)
-		if _, pattern := mux.Handler(r); pattern != "" {
-			reqinfo.SetRoute(r.Context(), pattern)
-			mux.ServeHTTP(w, r)
-			return
-		}
-		probe := &headerProbe{header: http.Header{}}
-		hd, _ := mux.Handler(r)
-		hd.ServeHTTP(probe, r)
-		if probe.code == http.StatusMethodNotAllowed {
-			allow := probe.header.Get("Allow")
-			w.Header().Set("Allow", allow)
+	pages := dispatch.Handler(mux, dispatch.Answers{
+		Panic: func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+			h.fail(w, r, nil, cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, stack)))
+		},
+		MethodNotAllowed: func(w http.ResponseWriter, r *http.Request, allow string) {
 			h.errorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" "+r.URL.Path+": allowed: "+allow)
-			return
-		}
-		h.errorPage(w, r, nil, http.StatusNotFound, "Not found", r.URL.Path+" is no page of the dashboard")
+		},
+		NotFound: func(w http.ResponseWriter, r *http.Request) {
+			h.errorPage(w, r, nil, http.StatusNotFound, "Not found", r.URL.Path+" is no page of the dashboard")
+		},
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		pages.ServeHTTP(w, r)
 	})
 }
-
-// headerProbe records what the mux's own 404 or 405 handler would answer.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 // securityHeaders forbids everything a page does not need: no script, no frame, no
 // asset from elsewhere.
