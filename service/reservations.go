@@ -229,3 +229,32 @@ func (s *Service) coverage(ctx context.Context, userID int64, rs []cloudmeter.Re
 	}
 	return reservation.Cover(spans, rs, provisioned, from, to), nil
 }
+
+// userCoverage computes which instances of a user the user's reservations cover within
+// [from, to] (to already clipped to now), for the answers that price resources one by
+// one (Usage, ProductUsage): the same coverage as the user's reports, read over every
+// instance of the user in the reservations' datacenters, whatever the caller filters.
+// of are spans of the user the answer prices: reservations that can cover none of them
+// are left out (a group's coverage depends only on its own reservations and instances),
+// and so is the part of the window where none is in force, since the coverage of a second
+// depends only on that second (docs/rating.md, section 7). At most maxSpans are read.
+func (s *Service) userCoverage(ctx context.Context, userID int64, of []cloudmeter.Span, from, to int64, maxSpans int) (reservation.Coverage, error) {
+	if to < from || !slices.ContainsFunc(of, func(sp cloudmeter.Span) bool { return sp.Type == cloudmeter.ResourceInstance }) {
+		return nil, nil
+	}
+	rs, err := s.store.ReservationsOverlapping(ctx, userID, from, to)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	rs = slices.DeleteFunc(rs, func(r cloudmeter.Reservation) bool {
+		return !slices.ContainsFunc(of, func(sp cloudmeter.Span) bool { return reservation.Matches(&sp, &r) })
+	})
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	first, last := rs[0].Start, rs[0].End
+	for _, r := range rs[1:] {
+		first, last = min(first, r.Start), max(last, r.End)
+	}
+	return s.coverage(ctx, userID, rs, nil, &maxSpans, max(from, first), min(to, last))
+}
