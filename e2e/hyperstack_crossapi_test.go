@@ -158,6 +158,34 @@ func TestHyperstackAgreesWithReservations(t *testing.T) {
 			}
 		}
 
+		// Hyperstack's billing events of 4242 name the reservation where it begins to cover
+		// the VM; a power event at a second within the stretch is named as such. Over a
+		// window that starts inside the stretch, the first entry keeps the cause of the
+		// segment it lies in.
+		type ev struct{ Event, Start, PricePerHour string }
+		events := func(query string) []ev {
+			body := hsObject(t, hsGet(t, e.Server, e.Customer, fmt.Sprintf("/v1/billing/billing/virtual-machine/%d/billing-events?%s", hsVM, query)), "events")
+			var out []ev
+			for _, x := range dig(t, body, "billing_events_history").([]any) {
+				out = append(out, ev{str(dig(t, x, "event")), str(dig(t, x, "start")), str(dig(t, x, "price_per_hour"))})
+			}
+			return out
+		}
+		wantEvents := []ev{
+			{"provisioned", "2026-11-01T00:00:00", "2.40000000"},
+			{"reserved", "2026-11-03T12:00:00", "0.40000000"},
+			{"stopped", "2026-11-05T10:00:00", "0.40000000"},
+			{"hibernated", "2026-11-10T00:00:00", "0.40000000"},
+			{"started", "2026-11-12T06:30:00", "0.40000000"},
+		}
+		if d := cmp.Diff(wantEvents, events(hsQuery)); d != "" {
+			t.Errorf("billing events of VM %d in November (-want +got):\n%s", hsVM, d)
+		}
+		wantEvents[1] = ev{"provisioned", "2026-11-04T00:00:00", "0.40000000"}
+		if d := cmp.Diff(wantEvents[1:], events("start_date=2026-11-04T00%3A00%3A00&end_date=2026-11-30T23%3A59%3A59")); d != "" {
+			t.Errorf("billing events of VM %d from 4 November (-want +got):\n%s", hsVM, d)
+		}
+
 		// The organization's own view, and a reader's view of every organization.
 		checkHyperstackAgreement(t, e, e.Customer, 5, hsOrg)
 		checkHyperstackAgreement(t, e, e.AdminKey, 7, hsOrg, hsOtherOrg)

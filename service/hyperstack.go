@@ -416,6 +416,11 @@ const (
 	CauseHibernated   SegmentCause = "hibernated"    // the instance was hibernated
 	CauseStarted      SegmentCause = "started"       // the instance was started again
 	CausePriceChanged SegmentCause = "price_changed" // another price book entry took effect
+	// CauseReserved: a reservation began to cover the instance (or another one took over).
+	CauseReserved SegmentCause = "reserved"
+	// CauseReservationEnded: no reservation covers the instance any more; it is billed on
+	// demand again.
+	CauseReservationEnded SegmentCause = "reservation_ended"
 )
 
 // ProductUsage is one resource's usage over a window, with what began each segment.
@@ -468,7 +473,9 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 			inWindow = append(inWindow, sp)
 		}
 	}
-	cover, err := s.userCoverage(ctx, res.UserID, inWindow, start, min(end, now), s.limits.MaxReportRecords)
+	// From the second before the window: a stretch covered from before the window is told
+	// from one that begins with it (the pricing below clips to the window).
+	cover, err := s.userCoverage(ctx, res.UserID, inWindow, start-1, min(end, now), s.limits.MaxReportRecords)
 	if err != nil {
 		return nil, s.tooLarge(err)
 	}
@@ -484,6 +491,7 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 	if err != nil {
 		return nil, err
 	}
+	cuts = coverCuts(cuts, cover[productID], start)
 	for _, rec := range p.Records {
 		// The cause of a record is that of the last cut at or before its start.
 		i, found := slices.BinarySearchFunc(cuts, rec.Start, func(c cut, t int64) int { return cmp.Compare(c.at, t) })
@@ -534,6 +542,28 @@ func causes(spans []cloudmeter.Span, pricer *rating.Pricer, now int64) ([]cut, e
 		}
 	}
 	return out, nil
+}
+
+// coverCuts adds to cuts (in time order) where the covered stretches of a product begin
+// (CauseReserved) and where they end without another beginning (CauseReservationEnded),
+// leaving out the beginning of a stretch covered from before the window that starts at
+// start. At one second the cut already there wins: a provision, a change, a power event or
+// a price change says more than the coverage that comes with it.
+func coverCuts(cuts []cut, pieces []reservation.Piece, start int64) []cut {
+	if len(pieces) == 0 {
+		return cuts
+	}
+	for _, pc := range pieces {
+		if pc.Start >= start {
+			cuts = append(cuts, cut{pc.Start, CauseReserved})
+		}
+	}
+	for _, pc := range pieces {
+		cuts = append(cuts, cut{pc.End + 1, CauseReservationEnded})
+	}
+	// Stable: at one second, the cuts of the spans first, then the beginnings, then the ends.
+	slices.SortStableFunc(cuts, func(a, b cut) int { return cmp.Compare(a.at, b.at) })
+	return slices.CompactFunc(cuts, func(a, b cut) bool { return a.at == b.at })
 }
 
 // DayCost is the cost of one UTC day.

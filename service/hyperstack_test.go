@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -9,6 +10,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/report"
+	"github.com/cloudmeter/cloudmeter/reservation"
 )
 
 // TestDailyCostsAddUp: the days of a graph add up to the cost of its records exactly,
@@ -97,5 +99,29 @@ func TestGrouped(t *testing.T) {
 		if got := grouped(c.spans); got != c.want {
 			t.Errorf("grouped(%v) = %v", c.spans, got)
 		}
+	}
+}
+
+// TestCoverCuts: the covered stretches of a product add their causes between those of its
+// spans: where one begins (another reservation taking over included) and where coverage
+// ends; at one second the cause of the span or price change wins, and a beginning wins
+// over an end; a stretch covered from before the window adds no beginning.
+func TestCoverCuts(t *testing.T) {
+	r1, r2 := &cloudmeter.Reservation{ID: 1}, &cloudmeter.Reservation{ID: 2}
+	spans := []cut{{100, CauseProvisioned}, {200, CauseStopped}, {300, CausePriceChanged}, {500, CauseStarted}}
+	pieces := []reservation.Piece{
+		{ProductID: 9, Start: 49, End: 79, Reservation: r1}, // from before the window, which starts at 50
+		{ProductID: 9, Start: 150, End: 249, Reservation: r1},
+		{ProductID: 9, Start: 250, End: 399, Reservation: r2},
+		{ProductID: 9, Start: 500, End: 599, Reservation: r1},
+	}
+	got := coverCuts(slices.Clone(spans), pieces, 50)
+	want := []cut{{80, CauseReservationEnded}, {100, CauseProvisioned}, {150, CauseReserved}, {200, CauseStopped}, {250, CauseReserved},
+		{300, CausePriceChanged}, {400, CauseReservationEnded}, {500, CauseStarted}, {600, CauseReservationEnded}}
+	if !slices.Equal(got, want) {
+		t.Errorf("coverCuts:\n got  %v\n want %v", got, want)
+	}
+	if got := coverCuts(slices.Clone(spans), nil, 50); !slices.Equal(got, spans) {
+		t.Errorf("without coverage: %v, want the spans' own %v", got, spans)
 	}
 }
