@@ -239,7 +239,26 @@ func (s *Service) coverage(ctx context.Context, userID int64, rs []cloudmeter.Re
 // and so is the part of the window where none is in force, since the coverage of a second
 // depends only on that second (docs/rating.md, section 7). At most maxSpans are read.
 func (s *Service) userCoverage(ctx context.Context, userID int64, of []cloudmeter.Span, from, to int64, maxSpans int) (reservation.Coverage, error) {
-	if to < from || !slices.ContainsFunc(of, func(sp cloudmeter.Span) bool { return sp.Type == cloudmeter.ResourceInstance }) {
+	// One instance span of each server type and datacenter stands for the others, so that
+	// choosing the reservations costs reservations x (server type, datacenter) pairs, not
+	// reservations x spans.
+	type group struct {
+		serverType int64
+		datacenter string
+	}
+	seen := map[group]bool{}
+	var kinds []*cloudmeter.Span
+	for i := range of {
+		sp := &of[i]
+		if sp.Type != cloudmeter.ResourceInstance || sp.ExcludeBilling || sp.Attributes.ServerTypeID == nil {
+			continue // no reservation covers it
+		}
+		if g := (group{*sp.Attributes.ServerTypeID, sp.Datacenter}); !seen[g] {
+			seen[g] = true
+			kinds = append(kinds, sp)
+		}
+	}
+	if to < from || len(kinds) == 0 {
 		return nil, nil
 	}
 	rs, err := s.store.ReservationsOverlapping(ctx, userID, from, to)
@@ -247,7 +266,7 @@ func (s *Service) userCoverage(ctx context.Context, userID int64, of []cloudmete
 		return nil, err
 	}
 	rs = slices.DeleteFunc(rs, func(r cloudmeter.Reservation) bool {
-		return !slices.ContainsFunc(of, func(sp cloudmeter.Span) bool { return reservation.Matches(&sp, &r) })
+		return !slices.ContainsFunc(kinds, func(sp *cloudmeter.Span) bool { return reservation.Matches(sp, &r) })
 	})
 	if len(rs) == 0 {
 		return nil, nil
