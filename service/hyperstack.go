@@ -249,15 +249,10 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 // within [from, to]: user by user, as each user's reports do (userCoverage), since a
 // reservation covers only instances of its own user.
 func (s *Service) usageCoverage(ctx context.Context, spans []cloudmeter.Span, from, to int64) (reservation.Coverage, error) {
-	instances := map[int64][]cloudmeter.Span{} // by user: the spans that a reservation may cover
-	for i := range spans {
-		if sp := &spans[i]; sp.Type == cloudmeter.ResourceInstance && !sp.ExcludeBilling && sp.Attributes.ServerTypeID != nil {
-			instances[sp.UserID] = append(instances[sp.UserID], *sp)
-		}
-	}
+	kinds := coverable(spans)
 	var out reservation.Coverage
-	for _, user := range sortedKeys(instances) {
-		cover, err := s.userCoverage(ctx, user, instances[user], from, to, s.limits.MaxReportRecords)
+	for _, user := range sortedKeys(kinds) {
+		cover, err := s.userCoverage(ctx, user, kinds[user], from, to, s.limits.MaxReportRecords)
 		if err != nil {
 			return nil, err
 		}
@@ -475,7 +470,7 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 	}
 	// From the second before the window: a stretch covered from before the window is told
 	// from one that begins with it (the pricing below clips to the window).
-	cover, err := s.userCoverage(ctx, res.UserID, inWindow, start-1, min(end, now), s.limits.MaxReportRecords)
+	cover, err := s.userCoverage(ctx, res.UserID, coverable(inWindow)[res.UserID], start-1, min(end, now), s.limits.MaxReportRecords)
 	if err != nil {
 		return nil, s.tooLarge(err)
 	}
