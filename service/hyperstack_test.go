@@ -125,3 +125,31 @@ func TestCoverCuts(t *testing.T) {
 		t.Errorf("without coverage: %v, want the spans' own %v", got, spans)
 	}
 }
+
+// TestCoverable: one span stands for each user, server type and datacenter of the
+// instances a reservation may cover; drives, instances excluded from billing and those
+// without a server type are left out.
+func TestCoverable(t *testing.T) {
+	st := func(id int64) cloudmeter.Attributes { return cloudmeter.Attributes{ServerTypeID: &id} }
+	spans := []cloudmeter.Span{
+		{ProductID: 1, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 1, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 2, UserID: 8, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 3, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "b", Attributes: st(4)},
+		{ProductID: 4, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 4, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(5)},
+		{ProductID: 5, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(6), ExcludeBilling: true},
+		{ProductID: 6, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a"},
+		{ProductID: 7, UserID: 7, Type: cloudmeter.ResourceDrive, Datacenter: "a", Attributes: st(7)},
+	}
+	got := map[int64][]int{}
+	for user, kinds := range coverable(spans) {
+		for _, sp := range kinds {
+			got[user] = append(got[user], int(sp.ProductID)*10+int(*sp.Attributes.ServerTypeID))
+		}
+	}
+	want := map[int64][]int{7: {14, 34, 45}, 8: {24}}
+	if len(got) != len(want) || !slices.Equal(got[7], want[7]) || !slices.Equal(got[8], want[8]) {
+		t.Errorf("coverable: %v, want %v (product x 10 + server type, by user)", got, want)
+	}
+}
