@@ -459,7 +459,7 @@ type hsEventsSchema struct {
 	Status  bool   `json:"status"`
 	Message string `json:"message"`
 	Events  []struct {
-		Event         string `json:"event" enum:"provisioned,changed,stopped,hibernated,started,price_changed"`
+		Event         string `json:"event" enum:"provisioned,changed,stopped,hibernated,started,price_changed,reserved,reservation_ended"`
 		EventDuration jnum   `json:"event_duration"`
 		PricePerHour  jnum   `json:"price_per_hour"`
 		Start         jstamp `json:"start"`

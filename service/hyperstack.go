@@ -1,12 +1,15 @@
 package service
 
 // The queries behind the Hyperstack-compatible billing API (package hyperstack): usage by
-// organization, per resource and per day. They price spans with report.Build, as the
-// MetalSoft and native reports do, so that every surface agrees to the last digit.
+// organization, per resource and per day. They price spans with report.BuildReserved and
+// the users' reservation coverage, as the MetalSoft and native reports do, so that every
+// surface agrees to the last digit on every resource. Reservation installments belong to
+// no resource, so these answers leave them out (the reports hold them).
 
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/pricebook"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/report"
+	"github.com/cloudmeter/cloudmeter/reservation"
 )
 
 // OrgScope is whose usage a caller of an organization-level API sees.
@@ -86,7 +90,8 @@ type ResourceUsage struct {
 	// set when the resource was deleted before the window's end.
 	Resource cloudmeter.Resource
 	OrgID    int64
-	// Records are the priced segments clipped to the window and to now, in time order.
+	// Records are the priced segments clipped to the window and to now, in time order;
+	// the seconds a reservation covers are records of their own at its utilization price.
 	Records []report.Record
 	// Cost is the sum of the records' costs.
 	Cost money.Amount
@@ -146,7 +151,9 @@ type UsageView struct {
 }
 
 // Usage prices the usage of the resources in the caller's scope (see Scope) over the
-// window of q, with the book in force, clipped to now.
+// window of q, with the book in force, clipped to now. The seconds of instances that
+// reservations cover are priced at the reservation's utilization price, user by user,
+// exactly as the users' reports price them.
 //
 // Errors: those of Scope; KindInvalid for a bad window (about SubjectReportWindow when
 // longer than the report limit) or environment; KindNotFound about
@@ -227,11 +234,35 @@ func (s *Service) Usage(ctx context.Context, key cloudmeter.APIKey, q UsageQuery
 			}
 		}
 	}
+	cover, err := s.usageCoverage(ctx, spans, q.Start, min(q.End, now))
+	if err != nil {
+		return nil, s.tooLarge(err)
+	}
 	v := &UsageView{Scope: sc, Currency: book.Currency, Start: q.Start, End: q.End, Now: now}
-	if v.Resources, err = s.priceUsage(ctx, spans, book, q.Start, q.End, now); err != nil {
+	if v.Resources, err = s.priceUsage(ctx, spans, book, q.Start, q.End, now, cover); err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// usageCoverage computes which instances among spans (of any users) reservations cover
+// within [from, to]: user by user, as each user's reports do (userCoverage), since a
+// reservation covers only instances of its own user.
+func (s *Service) usageCoverage(ctx context.Context, spans []cloudmeter.Span, from, to int64) (reservation.Coverage, error) {
+	kinds := coverable(spans)
+	var out reservation.Coverage
+	for _, user := range sortedKeys(kinds) {
+		cover, err := s.userCoverage(ctx, user, kinds[user], from, to, s.limits.MaxReportRecords)
+		if err != nil {
+			return nil, err
+		}
+		if len(cover) > 0 && out == nil {
+			out = reservation.Coverage{}
+		}
+		// Product ids are unique across users, so the users' coverages do not overlap.
+		maps.Copy(out, cover)
+	}
+	return out, nil
 }
 
 // checkWindow checks a report window.
@@ -261,17 +292,19 @@ func (s *Service) environment(ctx context.Context, users []int64, env string) ([
 	return ids, nil
 }
 
-// priceUsage prices spans over [start, end] clipped to now and groups the records by
+// priceUsage prices spans over [start, end] clipped to now, the seconds cover holds at
+// their reservation's utilization price (report.BuildReserved), and groups the records by
 // product, in product order. The store returns the spans of one product together and in
 // time order; spans that are not are sorted first. Large slices are neither sorted nor
 // copied on the way: a usage answer may hold tens of thousands of resources.
-func (s *Service) priceUsage(ctx context.Context, spans []cloudmeter.Span, book *pricebook.Book, start, end, now int64) ([]ResourceUsage, error) {
+func (s *Service) priceUsage(ctx context.Context, spans []cloudmeter.Span, book *pricebook.Book, start, end, now int64,
+	cover reservation.Coverage) ([]ResourceUsage, error) {
 	if !grouped(spans) {
 		slices.SortStableFunc(spans, func(a, b cloudmeter.Span) int {
 			return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Start, b.Start))
 		})
 	}
-	u, err := report.Build(0, spans, nil, rating.NewPricer(book), start, end, now)
+	u, err := report.BuildReserved(0, spans, nil, rating.NewPricer(book), start, end, now, &report.Reserved{Coverage: cover})
 	if err != nil {
 		return nil, err
 	}
@@ -378,6 +411,11 @@ const (
 	CauseHibernated   SegmentCause = "hibernated"    // the instance was hibernated
 	CauseStarted      SegmentCause = "started"       // the instance was started again
 	CausePriceChanged SegmentCause = "price_changed" // another price book entry took effect
+	// CauseReserved: a reservation began to cover the instance (or another one took over).
+	CauseReserved SegmentCause = "reserved"
+	// CauseReservationEnded: no reservation covers the instance any more; it is billed on
+	// demand again.
+	CauseReservationEnded SegmentCause = "reservation_ended"
 )
 
 // ProductUsage is one resource's usage over a window, with what began each segment.
@@ -391,8 +429,9 @@ type ProductUsage struct {
 	Causes []SegmentCause
 }
 
-// ProductUsage prices one product's usage over a window, with the book in force,
-// clipped to now. Resource is the product's current view (not only as of the window's
+// ProductUsage prices one product's usage over a window, with the book in force and the
+// reservations of its user (the seconds they cover, as in the user's reports), clipped to
+// now. Resource is the product's current view (not only as of the window's
 // end).
 //
 // Errors: KindInvalid for a bad window; KindNotFound for an unknown product, and for one
@@ -429,8 +468,14 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 			inWindow = append(inWindow, sp)
 		}
 	}
+	// From the second before the window: a stretch covered from before the window is told
+	// from one that begins with it (the pricing below clips to the window).
+	cover, err := s.userCoverage(ctx, res.UserID, coverable(inWindow)[res.UserID], start-1, min(end, now), s.limits.MaxReportRecords)
+	if err != nil {
+		return nil, s.tooLarge(err)
+	}
 	pricer := rating.NewPricer(book)
-	u, err := report.Build(res.UserID, inWindow, nil, pricer, start, end, now)
+	u, err := report.BuildReserved(res.UserID, inWindow, nil, pricer, start, end, now, &report.Reserved{Coverage: cover})
 	if err != nil {
 		return nil, err
 	}
@@ -441,6 +486,7 @@ func (s *Service) ProductUsage(ctx context.Context, key cloudmeter.APIKey, produ
 	if err != nil {
 		return nil, err
 	}
+	cuts = coverCuts(cuts, cover[productID], start)
 	for _, rec := range p.Records {
 		// The cause of a record is that of the last cut at or before its start.
 		i, found := slices.BinarySearchFunc(cuts, rec.Start, func(c cut, t int64) int { return cmp.Compare(c.at, t) })
@@ -491,6 +537,28 @@ func causes(spans []cloudmeter.Span, pricer *rating.Pricer, now int64) ([]cut, e
 		}
 	}
 	return out, nil
+}
+
+// coverCuts adds to cuts (in time order) where the covered stretches of a product begin
+// (CauseReserved) and where they end without another beginning (CauseReservationEnded),
+// leaving out the beginning of a stretch covered from before the window that starts at
+// start. At one second the cut already there wins: a provision, a change, a power event or
+// a price change says more than the coverage that comes with it.
+func coverCuts(cuts []cut, pieces []reservation.Piece, start int64) []cut {
+	if len(pieces) == 0 {
+		return cuts
+	}
+	for _, pc := range pieces {
+		if pc.Start >= start {
+			cuts = append(cuts, cut{pc.Start, CauseReserved})
+		}
+	}
+	for _, pc := range pieces {
+		cuts = append(cuts, cut{pc.End + 1, CauseReservationEnded})
+	}
+	// Stable: at one second, the cuts of the spans first, then the beginnings, then the ends.
+	slices.SortStableFunc(cuts, func(a, b cut) int { return cmp.Compare(a.at, b.at) })
+	return slices.CompactFunc(cuts, func(a, b cut) bool { return a.at == b.at })
 }
 
 // DayCost is the cost of one UTC day.

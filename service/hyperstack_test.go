@@ -1,6 +1,7 @@
 package service
 
 import (
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -9,6 +10,7 @@ import (
 	"github.com/cloudmeter/cloudmeter/money"
 	"github.com/cloudmeter/cloudmeter/rating"
 	"github.com/cloudmeter/cloudmeter/report"
+	"github.com/cloudmeter/cloudmeter/reservation"
 )
 
 // TestDailyCostsAddUp: the days of a graph add up to the cost of its records exactly,
@@ -97,5 +99,57 @@ func TestGrouped(t *testing.T) {
 		if got := grouped(c.spans); got != c.want {
 			t.Errorf("grouped(%v) = %v", c.spans, got)
 		}
+	}
+}
+
+// TestCoverCuts: the covered stretches of a product add their causes between those of its
+// spans: where one begins (another reservation taking over included) and where coverage
+// ends; at one second the cause of the span or price change wins, and a beginning wins
+// over an end; a stretch covered from before the window adds no beginning.
+func TestCoverCuts(t *testing.T) {
+	r1, r2 := &cloudmeter.Reservation{ID: 1}, &cloudmeter.Reservation{ID: 2}
+	spans := []cut{{100, CauseProvisioned}, {200, CauseStopped}, {300, CausePriceChanged}, {500, CauseStarted}}
+	pieces := []reservation.Piece{
+		{ProductID: 9, Start: 49, End: 79, Reservation: r1}, // from before the window, which starts at 50
+		{ProductID: 9, Start: 150, End: 249, Reservation: r1},
+		{ProductID: 9, Start: 250, End: 399, Reservation: r2},
+		{ProductID: 9, Start: 500, End: 599, Reservation: r1},
+	}
+	got := coverCuts(slices.Clone(spans), pieces, 50)
+	want := []cut{{80, CauseReservationEnded}, {100, CauseProvisioned}, {150, CauseReserved}, {200, CauseStopped}, {250, CauseReserved},
+		{300, CausePriceChanged}, {400, CauseReservationEnded}, {500, CauseStarted}, {600, CauseReservationEnded}}
+	if !slices.Equal(got, want) {
+		t.Errorf("coverCuts:\n got  %v\n want %v", got, want)
+	}
+	if got := coverCuts(slices.Clone(spans), nil, 50); !slices.Equal(got, spans) {
+		t.Errorf("without coverage: %v, want the spans' own %v", got, spans)
+	}
+}
+
+// TestCoverable: one span stands for each user, server type and datacenter of the
+// instances a reservation may cover; drives, instances excluded from billing and those
+// without a server type are left out.
+func TestCoverable(t *testing.T) {
+	st := func(id int64) cloudmeter.Attributes { return cloudmeter.Attributes{ServerTypeID: &id} }
+	spans := []cloudmeter.Span{
+		{ProductID: 1, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 1, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 2, UserID: 8, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 3, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "b", Attributes: st(4)},
+		{ProductID: 4, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(4)},
+		{ProductID: 4, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(5)},
+		{ProductID: 5, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a", Attributes: st(6), ExcludeBilling: true},
+		{ProductID: 6, UserID: 7, Type: cloudmeter.ResourceInstance, Datacenter: "a"},
+		{ProductID: 7, UserID: 7, Type: cloudmeter.ResourceDrive, Datacenter: "a", Attributes: st(7)},
+	}
+	got := map[int64][]int{}
+	for user, kinds := range coverable(spans) {
+		for _, sp := range kinds {
+			got[user] = append(got[user], int(sp.ProductID)*10+int(*sp.Attributes.ServerTypeID))
+		}
+	}
+	want := map[int64][]int{7: {14, 34, 45}, 8: {24}}
+	if len(got) != len(want) || !slices.Equal(got[7], want[7]) || !slices.Equal(got[8], want[8]) {
+		t.Errorf("coverable: %v, want %v (product x 10 + server type, by user)", got, want)
 	}
 }

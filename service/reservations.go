@@ -229,3 +229,62 @@ func (s *Service) coverage(ctx context.Context, userID int64, rs []cloudmeter.Re
 	}
 	return reservation.Cover(spans, rs, provisioned, from, to), nil
 }
+
+// userCoverage computes which instances of a user the user's reservations cover within
+// [from, to] (to already clipped to now), for the answers that price resources one by
+// one (Usage, ProductUsage): the same coverage as the user's reports, read over every
+// instance of the user in the reservations' datacenters, whatever the caller filters.
+// kinds are the server types and datacenters of the user's instances the answer prices
+// (coverable): reservations of others are left out (a group's coverage depends only on its
+// own reservations and instances), and so is the part of the window where none is in
+// force, since the coverage of a second depends only on that second (docs/rating.md,
+// section 7). At most maxSpans are read.
+func (s *Service) userCoverage(ctx context.Context, userID int64, kinds []*cloudmeter.Span, from, to int64, maxSpans int) (reservation.Coverage, error) {
+	if to < from || len(kinds) == 0 {
+		return nil, nil
+	}
+	rs, err := s.store.ReservationsOverlapping(ctx, userID, from, to)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	rs = slices.DeleteFunc(rs, func(r cloudmeter.Reservation) bool {
+		return !slices.ContainsFunc(kinds, func(sp *cloudmeter.Span) bool { return reservation.Matches(sp, &r) })
+	})
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	first, last := rs[0].Start, rs[0].End
+	for _, r := range rs[1:] {
+		first, last = min(first, r.Start), max(last, r.End)
+	}
+	return s.coverage(ctx, userID, rs, nil, &maxSpans, max(from, first), min(to, last))
+}
+
+// coverable returns, by user, one span of each server type and datacenter among the
+// instances of spans that a reservation may cover: what userCoverage chooses reservations
+// by, at a cost of reservations x kinds rather than reservations x spans. The spans are
+// neither copied nor sorted.
+func coverable(spans []cloudmeter.Span) map[int64][]*cloudmeter.Span {
+	type kind struct {
+		user, serverType int64
+		datacenter       string
+	}
+	out := map[int64][]*cloudmeter.Span{}
+	seen := map[kind]bool{}
+	var last *cloudmeter.Span
+	for i := range spans {
+		sp := &spans[i]
+		if sp.Type != cloudmeter.ResourceInstance || sp.ExcludeBilling || sp.Attributes.ServerTypeID == nil {
+			continue // no reservation covers it
+		}
+		if last != nil && last.UserID == sp.UserID && *last.Attributes.ServerTypeID == *sp.Attributes.ServerTypeID && last.Datacenter == sp.Datacenter {
+			continue // as the span before (the spans of a product mostly are)
+		}
+		last = sp
+		if k := (kind{sp.UserID, *sp.Attributes.ServerTypeID, sp.Datacenter}); !seen[k] {
+			seen[k] = true
+			out[sp.UserID] = append(out[sp.UserID], sp)
+		}
+	}
+	return out
+}
