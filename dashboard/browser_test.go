@@ -273,7 +273,8 @@ func TestBrowser(t *testing.T) {
 	c.screenshot("anomalies")
 
 	// A customer's key opens no other user's page by URL, and no admin page.
-	for _, path := range []string{"/ui/users/2/lines?month=2024-12", "/ui/overview?user=2", "/ui/users/2/lines.csv?month=2024-12", "/ui/admin/keys"} {
+	for _, path := range []string{"/ui/users/2/lines?month=2024-12", "/ui/overview?user=2", "/ui/users/2/lines.csv?month=2024-12", "/ui/admin/keys",
+		"/ui/admin/installations", "/ui/admin/exports"} {
 		if st := c.open(path); st != 403 || !strings.Contains(c.text("#error-heading"), "Not allowed") {
 			t.Errorf("customer opening %s: %d %q, want 403 Not allowed", path, st, c.text("#error-heading"))
 		}
@@ -323,4 +324,45 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the keys page shows a secret")
 	}
 	c.screenshot("keys")
+
+	// Installations: each with what it submitted and its invoices, in its currency.
+	if st := c.open("/ui/admin/installations"); st != 200 {
+		t.Fatalf("installations: %d", st)
+	}
+	if n := c.count("#installations tbody tr"); n != 2 {
+		t.Errorf("installations: %d rows, want 2", n)
+	}
+	if got := c.text(`#installations tbody tr:nth-child(2) td:nth-of-type(5)`); got != "2025-01-10 12:00:00 UTC" {
+		t.Errorf("the uninstalled installation's uninstall time %q", got)
+	}
+	if n := c.count("table.billing caption"); n != 2 {
+		t.Errorf("installations: %d billing tables with captions, want 2", n)
+	}
+	if got := c.text(`[data-figure$=":month_total"]`); got != "76.13 USD" {
+		t.Errorf("GPU Co's month total %q, want 76.13 USD (81.13 of items less 5.00 of discount)", got)
+	}
+	if got := c.text("table.invoices tbody tr td.num"); got != "249.00 USD" {
+		t.Errorf("GPU Co's invoice total %q, want 249.00 USD", got)
+	}
+	c.screenshot("installations")
+
+	// Export targets with their last delivery, and never their token.
+	if st := c.open("/ui/admin/exports"); st != 200 {
+		t.Fatalf("exports: %d", st)
+	}
+	if rows, caps := c.count("#targets tbody tr"), c.count("#targets caption, #deliveries caption"); rows != 1 || caps != 2 {
+		t.Errorf("exports: %d targets and %d captions, want 1 and 2", rows, caps)
+	}
+	for _, f := range []string{"sent", "failed", "pending"} {
+		if got := c.text(`[data-figure="finance:` + f + `"]`); got != "1" {
+			t.Errorf("finance %s: %q, want 1", f, got)
+		}
+	}
+	if got := c.text("#deliveries td.reason"); !strings.HasPrefix(got, "HTTP 400: ") {
+		t.Errorf("the last failure's reason %q", got)
+	}
+	if body := eval[string](c, `document.documentElement.outerHTML`); strings.Contains(body, exportToken) || strings.Contains(body, "sealed:") {
+		t.Errorf("the export targets page shows the token")
+	}
+	c.screenshot("exports")
 }

@@ -12,18 +12,17 @@ package dashboard
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
+	"github.com/cloudmeter/cloudmeter/internal/dispatch"
 	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -47,26 +46,6 @@ type Options struct {
 	// SecureCookies marks cookies Secure even on plain HTTP requests: for a server behind
 	// a proxy that terminates TLS. Requests that arrive over TLS always get Secure ones.
 	SecureCookies bool
-	// AdminPages are pages other features add to the admin section (installations,
-	// export targets, ...): each is listed in the navigation and served at
-	// /ui/admin/{Path}.
-	AdminPages []AdminPage
-}
-
-// AdminPage is a page another feature adds to the dashboard's admin section. It is the
-// dashboard's extension point: the feature renders its own content through its own
-// service calls (which check the key's permissions, as for every page), and the
-// dashboard wraps it in its layout, its navigation and its sign-in.
-type AdminPage struct {
-	// Path is the page's last path segment, under /ui/admin/ (such as "installations").
-	Path string
-	// Title names the page in the navigation and its heading.
-	Title string
-	// Visible says whether the navigation lists the page for a key (nil: for admin keys).
-	Visible func(key cloudmeter.APIKey) bool
-	// Render returns the page's content: HTML built with html/template. Its error is
-	// answered like any page's (a service error's kind chooses the status).
-	Render func(ctx context.Context, key cloudmeter.APIKey, r *http.Request) (template.HTML, error)
 }
 
 // call is a signed-in request: the key (authenticated again for this request) and its
@@ -112,7 +91,8 @@ func (h *handler) routes() []route {
 		{"GET /ui/admin/prices", h.page(h.prices)},
 		{"POST /ui/admin/prices", h.page(h.comparePrices)},
 		{"GET /ui/admin/keys", h.page(h.keys)},
-		{"GET /ui/admin/{page}", h.page(h.adminPage)},
+		{"GET /ui/admin/installations", h.page(h.installations)},
+		{"GET /ui/admin/exports", h.page(h.exports)},
 	}
 }
 
@@ -169,43 +149,22 @@ func parsePages() map[string]*template.Template {
 }
 
 func (h *handler) dispatch(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				h.fail(w, r, nil, cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, debug.Stack())))
-			}
-		}()
-		securityHeaders(w)
-		if _, pattern := mux.Handler(r); pattern != "" {
-			reqinfo.SetRoute(r.Context(), pattern)
-			mux.ServeHTTP(w, r)
-			return
-		}
-		probe := &headerProbe{header: http.Header{}}
-		hd, _ := mux.Handler(r)
-		hd.ServeHTTP(probe, r)
-		if probe.code == http.StatusMethodNotAllowed {
-			allow := probe.header.Get("Allow")
-			w.Header().Set("Allow", allow)
+	pages := dispatch.Handler(mux, dispatch.Answers{
+		Panic: func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+			h.fail(w, r, nil, cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, stack)))
+		},
+		MethodNotAllowed: func(w http.ResponseWriter, r *http.Request, allow string) {
 			h.errorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed", r.Method+" "+r.URL.Path+": allowed: "+allow)
-			return
-		}
-		h.errorPage(w, r, nil, http.StatusNotFound, "Not found", r.URL.Path+" is no page of the dashboard")
+		},
+		NotFound: func(w http.ResponseWriter, r *http.Request) {
+			h.errorPage(w, r, nil, http.StatusNotFound, "Not found", r.URL.Path+" is no page of the dashboard")
+		},
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w)
+		pages.ServeHTTP(w, r)
 	})
 }
-
-// headerProbe records what the mux's own 404 or 405 handler would answer.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 // securityHeaders forbids everything a page does not need: no script, no frame, no
 // asset from elsewhere.
@@ -351,12 +310,9 @@ func (h *handler) nav(c *call, path string) []navLink {
 		links = append(links, navLink{Href: Prefix + "admin/prices", Text: "Price books"})
 	}
 	if c.key.Has(cloudmeter.PermAdmin) {
-		links = append(links, navLink{Href: Prefix + "admin/keys", Text: "Keys"})
-	}
-	for _, p := range h.opts.AdminPages {
-		if (p.Visible == nil && c.key.Has(cloudmeter.PermAdmin)) || (p.Visible != nil && p.Visible(c.key)) {
-			links = append(links, navLink{Href: Prefix + "admin/" + p.Path, Text: p.Title})
-		}
+		links = append(links, navLink{Href: Prefix + "admin/keys", Text: "Keys"},
+			navLink{Href: Prefix + "admin/installations", Text: "Installations"},
+			navLink{Href: Prefix + "admin/exports", Text: "Export targets"})
 	}
 	for i := range links {
 		links[i].Current = links[i].Href == path
@@ -421,19 +377,4 @@ func (h *handler) signout(w http.ResponseWriter, r *http.Request, c *call) error
 	h.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 	return nil
-}
-
-func (h *handler) adminPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	name := r.PathValue("page")
-	for _, p := range h.opts.AdminPages {
-		if p.Path == name {
-			body, err := p.Render(r.Context(), c.key, r)
-			if err != nil {
-				return err
-			}
-			h.render(w, r, c, http.StatusOK, "extension", p.Title, body)
-			return nil
-		}
-	}
-	return cloudmeter.Errorf(cloudmeter.KindNotFound, "%sadmin/%s is no page of the dashboard", Prefix, name)
 }

@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/dashboard"
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
 	"github.com/cloudmeter/cloudmeter/internal/testutil"
@@ -26,6 +23,9 @@ func (w *world) normalize(s string) string {
 	s = csrfRE.ReplaceAllString(s, `name="csrf" value="CSRF-TOKEN"`)
 	for id, name := range w.keyIDs {
 		s = strings.ReplaceAll(s, id, "key-"+name)
+	}
+	for from, to := range w.replace {
+		s = strings.ReplaceAll(s, from, to)
 	}
 	return s
 }
@@ -64,6 +64,8 @@ func testGoldenPages(t *testing.T, eng e2etest.Engine) {
 		{"users.html", "reader", "/ui/users", 200},
 		{"prices.html", "admin", "/ui/admin/prices", 200},
 		{"keys.html", "admin", "/ui/admin/keys", 200},
+		{"installations.html", "admin", "/ui/admin/installations", 200},
+		{"exports.html", "admin", "/ui/admin/exports", 200},
 		{"forbidden.html", "customer", "/ui/users/2/lines?month=2024-12", 403},
 		{"bad_month.html", "customer", "/ui/overview?month=2024-13", 400},
 	} {
@@ -293,7 +295,9 @@ func TestPermissions(t *testing.T) {
 		{"/ui/admin/prices", 403},
 		{"/ui/users/1/lines.csv?month=2024-12", 200},
 		{"/ui/users/0/lines", 400},
-		{"/ui/admin/installations", 404},
+		{"/ui/admin/installations", 403},
+		{"/ui/admin/exports", 403},
+		{"/ui/admin/nothing", 404},
 	} {
 		if p := cust.get(c.path); p.status != c.status {
 			t.Errorf("customer GET %s: %d, want %d", c.path, p.status, c.status)
@@ -379,37 +383,69 @@ func TestRevokedKey(t *testing.T) {
 	}
 }
 
-// TestAdminPages checks the extension point: a page another feature adds is listed in the
-// navigation for the keys it names, served in the layout, and its errors answered as any
-// page's.
+// TestAdminPages checks the installations and export targets pages are an admin's: listed
+// in an admin's navigation only, and answered 403 by URL to a customer's key and to a
+// key that reads every user's usage but is no admin.
 func TestAdminPages(t *testing.T) {
 	w := newWorld(t, worldEvents())
-	h := dashboard.Handler(w.svc, dashboard.Options{AdminPages: []dashboard.AdminPage{{
-		Path: "installations", Title: "Installations",
-		Render: func(ctx context.Context, key cloudmeter.APIKey, r *http.Request) (template.HTML, error) {
-			if err := key.Require(cloudmeter.PermAdmin); err != nil {
-				return "", err
-			}
-			return template.HTML(`<p id="ext">3 installations</p>`), nil
-		},
-	}}})
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	admin, cust := newBrowser(t, srv.URL), newBrowser(t, srv.URL)
+	admin := newBrowser(t, w.url)
 	admin.signIn(w.admin)
-	cust.signIn(w.customer)
-	p := admin.get("/ui/admin/installations")
-	if p.status != http.StatusOK || !strings.Contains(p.body, `<p id="ext">3 installations</p>`) || !strings.Contains(p.body, `<h1>Installations</h1>`) {
-		t.Errorf("admin: %d\n%s", p.status, p.body)
+	nav := admin.get("/ui/overview?month=2024-12").body
+	for _, path := range []string{"/ui/admin/installations", "/ui/admin/exports"} {
+		if !strings.Contains(nav, `href="`+path+`"`) {
+			t.Errorf("the admin's navigation does not list %s", path)
+		}
+		if p := admin.get(path); p.status != http.StatusOK {
+			t.Errorf("admin GET %s: %d, want 200:\n%s", path, p.status, p.body)
+		}
 	}
-	if !strings.Contains(admin.get("/ui/overview?month=2024-12").body, `href="/ui/admin/installations"`) {
-		t.Errorf("the admin's navigation does not list the page")
+	for name, key := range map[string]string{"customer": w.customer, "reader": w.reader} {
+		b := newBrowser(t, w.url)
+		b.signIn(key)
+		nav := b.get("/ui/overview?month=2024-12").body
+		for _, path := range []string{"/ui/admin/installations", "/ui/admin/exports"} {
+			if strings.Contains(nav, `href="`+path+`"`) {
+				t.Errorf("the %s's navigation lists %s", name, path)
+			}
+			p := b.get(path)
+			if p.status != http.StatusForbidden || !strings.Contains(p.body, "admin") {
+				t.Errorf("%s GET %s: %d, want 403 naming the admin permission:\n%s", name, path, p.status, p.body)
+			}
+			if strings.Contains(p.body, "icfg_") || strings.Contains(p.body, "finance") {
+				t.Errorf("%s GET %s: the refusal shows an installation or a target", name, path)
+			}
+		}
 	}
-	if strings.Contains(cust.get("/ui/overview?month=2024-12").body, `href="/ui/admin/installations"`) {
-		t.Errorf("a customer's navigation lists the page")
+}
+
+// TestExportTokenNeverShown renders the export targets page and looks for the target's
+// token in its HTML, as given and as stored (sealed under the server secret), whole and
+// in part.
+func TestExportTokenNeverShown(t *testing.T) {
+	w := newWorld(t, worldEvents())
+	targets, err := w.svc.ExportTargets(context.Background(), service.SystemKey)
+	if err != nil || len(targets) != 1 {
+		t.Fatalf("targets: %v %v", targets, err)
 	}
-	if p := cust.get("/ui/admin/installations"); p.status != http.StatusForbidden {
-		t.Errorf("customer: %d, want 403", p.status)
+	stored := targets[0].Token.Reveal()
+	if stored == exportToken || !strings.HasPrefix(stored, "sealed:") {
+		t.Fatalf("the token is not stored sealed: %q", stored)
+	}
+	admin := newBrowser(t, w.url)
+	admin.signIn(w.admin)
+	p := admin.get("/ui/admin/exports")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "icfg_finance_01") {
+		t.Fatalf("exports page: %d\n%s", p.status, p.body)
+	}
+	sealed := strings.TrimPrefix(stored, "sealed:v1:")
+	for name, s := range map[string]string{"token": exportToken, "its second half": exportToken[len(exportToken)/2:],
+		"stored token": stored, "sealed part": sealed[:16], "sealed part's end": sealed[len(sealed)-16:]} {
+		if strings.Contains(p.body, s) || strings.Contains(p.body, html.EscapeString(s)) {
+			t.Errorf("the exports page shows the %s (%q)", name, s)
+		}
+	}
+	if strings.Contains(p.body, "sealed:") {
+		t.Errorf("the exports page shows a sealed token")
 	}
 }
 
@@ -527,6 +563,103 @@ func TestBadInput(t *testing.T) {
 		p := b.get(c.path)
 		if p.status != c.status || !strings.Contains(html.UnescapeString(p.body), c.names) {
 			t.Errorf("GET %s: %d, want %d naming %q:\n%.300s", c.path, p.status, c.status, c.names, p.body[max(0, strings.Index(p.body, "<main")):])
+		}
+	}
+}
+
+// TestAdminFiguresEqualAPI checks the installations and export targets pages against the
+// native API asked with the same key: each installation's latest day and month totals
+// and its invoices' totals (GET /api/v1/installations/{id}/billing), and each target's
+// counts of deliveries (GET /api/v1/exports).
+func TestAdminFiguresEqualAPI(t *testing.T) {
+	e2etest.OnEachEngine(t, testAdminFiguresEqualAPI)
+}
+
+func testAdminFiguresEqualAPI(t *testing.T, eng e2etest.Engine) {
+	w := newWorldOn(t, eng, worldEvents())
+	api := func(path string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, w.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+w.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := newBrowser(t, w.url)
+	admin.signIn(w.admin)
+
+	page := admin.get("/ui/admin/installations")
+	figs := figures(t, page.body)
+	var list struct {
+		Installations []struct {
+			ID       string `json:"id"`
+			Currency string `json:"currency"`
+		} `json:"installations"`
+	}
+	api("/api/v1/installations", &list)
+	if len(list.Installations) != 2 {
+		t.Fatalf("%d installations, want 2", len(list.Installations))
+	}
+	checked := 0
+	for _, in := range list.Installations {
+		var b struct {
+			Days     []struct{ Total string } `json:"days"`
+			Months   []struct{ Total string } `json:"months"`
+			Invoices []struct {
+				ID    string `json:"id"`
+				Total string `json:"total"`
+			} `json:"invoices"`
+		}
+		api("/api/v1/installations/"+in.ID+"/billing", &b)
+		for slot, rows := range map[string][]struct{ Total string }{"day": b.Days, "month": b.Months} {
+			got, shown := figs[in.ID+":"+slot+"_total"]
+			if len(rows) == 0 {
+				if shown {
+					t.Errorf("%s: a %s total %q the API does not give", in.ID, slot, got)
+				}
+				continue
+			}
+			if want := rows[len(rows)-1].Total + " " + in.Currency; got != want {
+				t.Errorf("%s: latest %s total %q on the page, %q in the API", in.ID, slot, got, want)
+			}
+			checked++
+		}
+		for _, inv := range b.Invoices {
+			row := regexp.MustCompile(`<code>` + inv.ID + `</code>.*?<td class="num">([^<]*)</td>`).FindStringSubmatch(page.body)
+			if row == nil || row[1] != inv.Total+" "+in.Currency {
+				t.Errorf("invoice %s: page %v, API total %s %s", inv.ID, row, inv.Total, in.Currency)
+			}
+			checked++
+		}
+	}
+	if checked != 3 {
+		t.Errorf("%d figures compared, want 3 (a day, a month, an invoice)", checked)
+	}
+
+	figs = figures(t, admin.get("/ui/admin/exports").body)
+	var exports struct {
+		Targets []struct {
+			ID                    string `json:"id"`
+			Sent, Failed, Pending int64
+		} `json:"targets"`
+	}
+	api("/api/v1/exports", &exports)
+	if len(exports.Targets) != 1 {
+		t.Fatalf("%d export targets, want 1", len(exports.Targets))
+	}
+	for _, tg := range exports.Targets {
+		for name, n := range map[string]int64{"sent": tg.Sent, "failed": tg.Failed, "pending": tg.Pending} {
+			if got, want := figs[tg.ID+":"+name], fmt.Sprint(n); got != want || n != 1 {
+				t.Errorf("%s %s: %q on the page, %s in the API (the fixed data set has 1)", tg.ID, name, got, want)
+			}
 		}
 	}
 }

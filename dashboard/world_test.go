@@ -18,6 +18,7 @@ import (
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/demo"
 	"github.com/cloudmeter/cloudmeter/internal/e2etest"
+	"github.com/cloudmeter/cloudmeter/internal/keyseal"
 	"github.com/cloudmeter/cloudmeter/internal/pgtest"
 	"github.com/cloudmeter/cloudmeter/internal/storeopen"
 	"github.com/cloudmeter/cloudmeter/ledger"
@@ -40,7 +41,9 @@ import (
 //   - traffic of product 900002, never provisioned (an anomaly: not_provisioned);
 //   - organization 1's prepaid credit: 2,500.00 topped up, threshold 40.00;
 //   - keys: customer (user 1, no permission), other (user 2, no permission), reader
-//     (user 3, utilization_reports_read), admin (user 3, admin).
+//     (user 3, utilization_reports_read), admin (user 3, admin);
+//   - two marketplace installations and an export target with its deliveries
+//     (addPartners), the target's token sealed under a server secret.
 var worldNow = time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
 
 const worldResources = 30
@@ -50,6 +53,7 @@ type world struct {
 	url                            string
 	customer, other, reader, admin string
 	keyIDs                         map[string]string // key id -> name, to normalize goldens
+	replace                        map[string]string // random ids and loopback URLs -> fixed names
 }
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -69,7 +73,11 @@ func newWorldOn(t testing.TB, eng e2etest.Engine, events []json.RawMessage) *wor
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc := service.New(st, service.Options{Now: func() time.Time { return worldNow }, Logger: slog.New(slog.DiscardHandler)})
+	sealer, err := keyseal.New([]byte(strings.Repeat("dashboard-secret", 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service.New(st, service.Options{Now: func() time.Time { return worldNow }, Logger: slog.New(slog.DiscardHandler), Sealer: sealer})
 	sys := service.SystemKey
 	if _, err := svc.PutPrices(ctx, sys, demo.Prices(demo.Month)); err != nil {
 		t.Fatal(err)
@@ -86,7 +94,7 @@ func newWorldOn(t testing.TB, eng e2etest.Engine, events []json.RawMessage) *wor
 			t.Fatal(err)
 		}
 	}
-	w := &world{svc: svc, keyIDs: map[string]string{}}
+	w := &world{svc: svc, keyIDs: map[string]string{}, replace: map[string]string{}}
 	for _, k := range []struct {
 		name  string
 		user  int64
@@ -116,6 +124,7 @@ func newWorldOn(t testing.TB, eng e2etest.Engine, events []json.RawMessage) *wor
 	srv := httptest.NewServer(server.NewRouter(server.Surfaces{Service: svc, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	w.url = srv.URL
+	addPartners(t, w)
 	return w
 }
 

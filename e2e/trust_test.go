@@ -96,6 +96,29 @@ func cliRun(args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// csvLines reads a CSV report export: its columns by name, how many lines of each kind
+// (the "line" column) come before the last one, the sum of their cost, and the last line.
+func csvLines(t *testing.T, out string) (col map[string]int, kinds map[string]int, sum money.Amount, last []string) {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v\n%s", err, out)
+	}
+	col, kinds = map[string]int{}, map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, row := range rows[1 : len(rows)-1] {
+		kinds[row[col["line"]]]++
+		c, err := money.ParseAmount(row[col["cost"]])
+		if err != nil {
+			t.Fatalf("cost %q: %v", row[col["cost"]], err)
+		}
+		sum, _ = sum.Add(c)
+	}
+	return col, kinds, sum, rows[len(rows)-1]
+}
+
 func reportArgs(srv *e2etest.Server, format string) []string {
 	return []string{"report", "--data-dir", srv.DataDir, "--database-url=" + srv.DatabaseURL, "--user", "1", "--from", seedStart, "--to", seedEnd, "--format", format}
 }
@@ -121,25 +144,7 @@ func testReportExportsAddUp(t *testing.T, eng e2etest.Engine) {
 	if code != 0 {
 		t.Fatalf("csv: exit %d: %s", code, stderr)
 	}
-	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, name := range rows[0] {
-		col[name] = i
-	}
-	kinds := map[string]int{}
-	var sum money.Amount
-	for _, row := range rows[1 : len(rows)-1] {
-		kinds[row[col["line"]]]++
-		c, err := money.ParseAmount(row[col["cost"]])
-		if err != nil {
-			t.Fatalf("cost %q: %v", row[col["cost"]], err)
-		}
-		sum, _ = sum.Add(c)
-	}
-	last := rows[len(rows)-1]
+	col, kinds, sum, last := csvLines(t, out)
 	if kinds["usage"] != 4 || kinds["traffic"] != 4 {
 		t.Errorf("csv lines %v, want the table's 4 usage and 4 traffic lines", kinds)
 	}
@@ -313,5 +318,79 @@ func testCustomerKey(t *testing.T, eng e2etest.Engine) {
 				}
 			}
 		})
+	}
+}
+
+// TestReportExportsAddUpWithInstallments: with a reservation whose first installment
+// falls in the window, the CSV export has an installment line and the JSON export an
+// installments_cost, and each still adds up to the table's total, which includes it.
+func TestReportExportsAddUpWithInstallments(t *testing.T) {
+	e2etest.OnEachEngine(t, testReportExportsAddUpWithInstallments)
+}
+
+func testReportExportsAddUpWithInstallments(t *testing.T, eng e2etest.Engine) {
+	srv := e2etest.StartServer(t, eng)
+	srv.LoadSeed(t)
+	srv.PostEvents(t, []byte(wanTraffic))
+	r := srv.Do(t, "POST", "/api/v1/reservations", srv.AdminKey, "application/json",
+		[]byte(`{"user_id": 1, "server_type_id": 12, "datacenter": "uk-reading", "price": "100.00", "start": "2016-02-01T00:00:00Z", "cycle_months": 1}`))
+	if r.Status != 201 {
+		t.Fatalf("reservation: %d %s", r.Status, r.Body)
+	}
+	const total = "110.70663243" // 10.70663243 of usage and traffic, and one installment of 100.00
+
+	code, table, stderr := cliRun(reportArgs(srv, "table")...)
+	if code != 0 || !strings.Contains(table, "TOTAL "+total+" GBP over 4 records and 4 traffic records, 1 reservation installments") {
+		t.Fatalf("table: exit %d %s\n%s", code, stderr, table)
+	}
+
+	code, out, stderr := cliRun(reportArgs(srv, "csv")...)
+	if code != 0 {
+		t.Fatalf("csv: exit %d: %s", code, stderr)
+	}
+	col, kinds, sum, last := csvLines(t, out)
+	if kinds["usage"] != 4 || kinds["traffic"] != 4 || kinds["installment"] != 1 {
+		t.Errorf("csv lines %v, want the table's 4 usage, 4 traffic and 1 installment lines", kinds)
+	}
+	if last[col["cost"]] != total || sum.String() != total ||
+		!strings.Contains(last[col["label"]], "sum of the cost of the 4 usage, 4 traffic and 1 installment lines above") {
+		t.Errorf("csv: lines sum to %s, total line %v; want both %s", sum, last, total)
+	}
+
+	code, out, stderr = cliRun(reportArgs(srv, "json")...)
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Installments struct {
+			ServerTypes []struct {
+				Cost string `json:"cost"`
+			} `json:"server_types"`
+		} `json:"reservation_installments"`
+		Totals struct {
+			UsageCost        string `json:"usage_cost"`
+			TrafficCost      string `json:"traffic_cost"`
+			Installments     int    `json:"installments"`
+			InstallmentsCost string `json:"installments_cost"`
+			TotalCost        string `json:"total_cost"`
+			AddsUp           string `json:"adds_up"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	tt := rep.Totals
+	var parts money.Amount
+	for _, s := range []string{tt.UsageCost, tt.TrafficCost, tt.InstallmentsCost} {
+		a, err := money.ParseAmount(s)
+		if err != nil {
+			t.Fatalf("json totals %+v: %v", tt, err)
+		}
+		parts, _ = parts.Add(a)
+	}
+	if len(rep.Installments.ServerTypes) != 1 || rep.Installments.ServerTypes[0].Cost != tt.InstallmentsCost || tt.Installments != 1 ||
+		tt.InstallmentsCost != "100.00000000" || parts.String() != total || tt.TotalCost != total || !strings.Contains(tt.AddsUp, "installments_cost") {
+		t.Errorf("json: installments %+v, totals %+v (parts sum to %s); want one installment of 100.00000000 and parts adding up to %s",
+			rep.Installments, tt, parts, total)
 	}
 }

@@ -78,15 +78,6 @@ func (a *API) getExports(w http.ResponseWriter, r *http.Request, key cloudmeter.
 
 // putExport answers PUT /api/v1/exports/{target_id}: creates or replaces a target.
 func (a *API) putExport(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		URL             string  `json:"url"`
 		ConfigurationID string  `json:"configuration_id"`
@@ -95,8 +86,7 @@ func (a *API) putExport(w http.ResponseWriter, r *http.Request, key cloudmeter.A
 		Infrastructures []int64 `json:"infrastructures"`
 		ScheduleSeconds int64   `json:"schedule_seconds"`
 	}
-	if err := decodeObject(body, &in, `{"url": "...", "configuration_id": "...", "access_token": "...", "users": [N], "infrastructures": [N], "schedule_seconds": N}`); err != nil {
-		a.fail(w, r, err)
+	if !a.writeBody(w, r, key, cloudmeter.PermAdmin, &in, `{"url": "...", "configuration_id": "...", "access_token": "...", "users": [N], "infrastructures": [N], "schedule_seconds": N}`) {
 		return
 	}
 	if in.ScheduleSeconds < 0 || in.ScheduleSeconds > 366*86400 {

@@ -12,12 +12,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
+	"github.com/cloudmeter/cloudmeter/internal/dispatch"
 	"github.com/cloudmeter/cloudmeter/ledger"
 	"github.com/cloudmeter/cloudmeter/service"
 )
@@ -131,40 +130,16 @@ func Dispatch(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				WriteError(log, w, r, cloudmeter.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack())))
-			}
-		}()
-		if _, pattern := mux.Handler(r); pattern != "" {
-			reqinfo.SetRoute(r.Context(), pattern)
-			mux.ServeHTTP(w, r)
-			return
-		}
-		probe := &headerProbe{header: http.Header{}}
-		h, _ := mux.Handler(r)
-		h.ServeHTTP(probe, r)
-		if probe.code == http.StatusMethodNotAllowed {
-			writeMethodNotAllowed(w, r, probe.header.Get("Allow"))
-			return
-		}
-		WriteError(log, w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
+	return dispatch.Handler(mux, dispatch.Answers{
+		Panic: func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+			WriteError(log, w, r, cloudmeter.Internal(fmt.Errorf("panic: %v\n%s", v, stack)))
+		},
+		MethodNotAllowed: writeMethodNotAllowed,
+		NotFound: func(w http.ResponseWriter, r *http.Request) {
+			WriteError(log, w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi.yaml)", r.Method, r.URL.Path))
+		},
 	})
 }
-
-// headerProbe records what the mux's own 404 or 405 handler would answer.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 type keyHandler func(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey)
 

@@ -37,22 +37,12 @@ func toInstallationJSON(in cloudmeter.Installation) installationJSON {
 }
 
 func (a *API) postInstallation(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Partner  string `json:"partner"`
 		UserID   int64  `json:"user_id"`
 		Currency string `json:"currency"`
 	}
-	if err := decodeObject(body, &in, `{"partner": "...", "user_id": N, "currency": "USD"}`); err != nil {
-		a.fail(w, r, err)
+	if !a.writeBody(w, r, key, cloudmeter.PermAdmin, &in, `{"partner": "...", "user_id": N, "currency": "USD"}`) {
 		return
 	}
 	if in.Currency == "" {

@@ -57,10 +57,28 @@ func parseAmount(field string, s *string) (money.Amount, error) {
 	return a, nil
 }
 
-// adminWrite reads what an admin write needs, in this order: the key's admin
-// permission (a key that may not write learns nothing from the path or the body), the
-// id in the path parameter param, and the body decoded into dst (shape shows the object
-// in the error message). On failure it answers the request and reports false.
+// writeBody reads what a write needs, in this order: the key's permission perm (a key
+// that may not write learns nothing from the body) and the body decoded into dst (shape
+// shows the object in the error message). On failure it answers the request and
+// reports false.
+func (a *API) writeBody(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey, perm cloudmeter.Permission, dst any, shape string) bool {
+	if err := key.Require(perm); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	body, err := a.readBody(w, r)
+	if err == nil {
+		err = decodeObject(body, dst, shape)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// adminWrite is writeBody for an admin write whose path parameter param is an id,
+// checked after the permission and before the body.
 func (a *API) adminWrite(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey, param string, dst any, shape string) (int64, bool) {
 	if err := key.Require(cloudmeter.PermAdmin); err != nil {
 		a.fail(w, r, err)
@@ -71,15 +89,7 @@ func (a *API) adminWrite(w http.ResponseWriter, r *http.Request, key cloudmeter.
 		a.fail(w, r, err)
 		return 0, false
 	}
-	body, err := a.readBody(w, r)
-	if err == nil {
-		err = decodeObject(body, dst, shape)
-	}
-	if err != nil {
-		a.fail(w, r, err)
-		return 0, false
-	}
-	return id, true
+	return id, a.writeBody(w, r, key, cloudmeter.PermAdmin, dst, shape)
 }
 
 func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {

@@ -51,16 +51,6 @@ const reservationShape = `{"user_id": N, "server_type_id": N, "datacenter": "...
 	`"cycle_months": 12, "start": "2024-03-16T00:00:00Z", "quantity": 1, "server_type_name": "..."}`
 
 func (a *API) postReservations(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	// The permission first: a key that may not write prices learns nothing from the body.
-	if err := key.Require(cloudmeter.PermPricesWrite); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		UserID           *int64  `json:"user_id"`
 		ServerTypeID     *int64  `json:"server_type_id"`
@@ -72,10 +62,10 @@ func (a *API) postReservations(w http.ResponseWriter, r *http.Request, key cloud
 		Start            string  `json:"start"`
 		Quantity         int     `json:"quantity"`
 	}
-	if err := decodeObject(body, &in, reservationShape); err != nil {
-		a.fail(w, r, err)
+	if !a.writeBody(w, r, key, cloudmeter.PermPricesWrite, &in, reservationShape) {
 		return
 	}
+	var err error
 	req := service.ReservationRequest{ServerTypeName: in.ServerTypeName, Datacenter: in.Datacenter, CycleMonths: in.CycleMonths, Quantity: in.Quantity}
 	switch {
 	case in.UserID == nil:

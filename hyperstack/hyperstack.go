@@ -16,13 +16,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cloudmeter/cloudmeter"
-	"github.com/cloudmeter/cloudmeter/internal/reqinfo"
+	"github.com/cloudmeter/cloudmeter/internal/dispatch"
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
@@ -130,43 +129,19 @@ func Handler(svc *service.Service, opts Options) http.Handler {
 // dispatch serves mux's routes in this API's shape: it records the matched route for the
 // access log and metrics, and answers unknown paths, wrong methods and panics itself.
 func (a *api) dispatch(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				writeError(a.log, w, r, cloudmeter.Internal(fmt.Errorf("panic in the Hyperstack API: %v\n%s", v, debug.Stack())))
-			}
-		}()
-		if _, pattern := mux.Handler(r); pattern != "" {
-			reqinfo.SetRoute(r.Context(), pattern)
-			mux.ServeHTTP(w, r)
-			return
-		}
-		probe := &headerProbe{header: http.Header{}}
-		h, _ := mux.Handler(r)
-		h.ServeHTTP(probe, r)
-		if probe.code == http.StatusMethodNotAllowed {
-			allow := probe.header.Get("Allow")
-			w.Header().Set("Allow", allow)
+	return dispatch.Handler(mux, dispatch.Answers{
+		Panic: func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+			writeError(a.log, w, r, cloudmeter.Internal(fmt.Errorf("panic in the Hyperstack API: %v\n%s", v, stack)))
+		},
+		MethodNotAllowed: func(w http.ResponseWriter, r *http.Request, allow string) {
 			writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Message: r.Method + " " + r.URL.Path + ": method not allowed; allowed: " + allow,
 				ErrorReason: ReasonBadRequest})
-			return
-		}
-		writeError(a.log, w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi-hyperstack.yaml)", r.Method, r.URL.Path))
+		},
+		NotFound: func(w http.ResponseWriter, r *http.Request) {
+			writeError(a.log, w, r, cloudmeter.Errorf(cloudmeter.KindNotFound, "%s %s: no such route (see /openapi-hyperstack.yaml)", r.Method, r.URL.Path))
+		},
 	})
 }
-
-// headerProbe records what the mux's own 404 or 405 handler would answer.
-type headerProbe struct {
-	header http.Header
-	code   int
-}
-
-func (p *headerProbe) Header() http.Header         { return p.header }
-func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 // auth reads the api_key header, takes a token of the key's rate limit (before the
 // database is asked, so a key past its limit costs nothing), authenticates the key and
