@@ -77,7 +77,7 @@ type ExportsListCmd struct {
 
 // Run lists the targets.
 func (c *ExportsListCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ type ExportsStatusCmd struct {
 
 // Run prints the status.
 func (c *ExportsStatusCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ type InstallationsListCmd struct {
 
 // Run lists the installations.
 func (c *InstallationsListCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ type InstallationsShowCmd struct {
 
 // Run shows the installation.
 func (c *InstallationsShowCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

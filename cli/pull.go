@@ -157,7 +157,7 @@ type PullWindowsCmd struct {
 
 // Run lists the windows.
 func (c *PullWindowsCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

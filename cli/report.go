@@ -60,10 +60,29 @@ func (c *ReportCmd) Run(g *Globals) error {
 // NoPriceBook is what reports say instead of a currency when no price book was loaded.
 const NoPriceBook = "no price book loaded: every record is unpriced, at cost 0"
 
+// NoPriceBookPulled is what reports say instead of a currency when no price book was
+// loaded and the report holds pulled records, whose costs are their source's.
+const NoPriceBookPulled = "no price book loaded: metered records are unpriced, at cost 0; pulled records keep their source's costs, in no named currency"
+
+// noPriceBook says why a report names no currency.
+func noPriceBook(u *report.Utilization) string {
+	for i := range u.Records {
+		if u.Records[i].Source != "" {
+			return NoPriceBookPulled
+		}
+	}
+	for i := range u.Traffic {
+		if u.Traffic[i].Source != "" {
+			return NoPriceBookPulled
+		}
+	}
+	return NoPriceBook
+}
+
 // currencyNote is the report's currency, or that there is none.
 func currencyNote(u *report.Utilization) string {
 	if u.Currency == "" {
-		return NoPriceBook
+		return noPriceBook(u)
 	}
 	return u.Currency
 }
@@ -124,7 +143,7 @@ func WriteTable(w io.Writer, u *report.Utilization) error {
 		return err
 	}
 	if u.Currency == "" {
-		fmt.Fprintf(w, "\nTOTAL %s (%s) over %d records", u.Total, NoPriceBook, len(u.Records))
+		fmt.Fprintf(w, "\nTOTAL %s (%s) over %d records", u.Total, noPriceBook(u), len(u.Records))
 	} else {
 		fmt.Fprintf(w, "\nTOTAL %s %s over %d records", u.Total, u.Currency, len(u.Records))
 	}
@@ -173,7 +192,7 @@ func WriteCSV(w io.Writer, u *report.Utilization) error {
 	}
 	unpriced := ""
 	if n := len(u.Unpriced()) + len(u.UnpricedTraffic()); u.Currency == "" {
-		unpriced = NoPriceBook
+		unpriced = noPriceBook(u)
 	} else if n > 0 {
 		unpriced = fmt.Sprintf("%d unpriced lines at cost 0", n)
 	}

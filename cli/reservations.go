@@ -76,7 +76,7 @@ type ReservationsListCmd struct {
 
 // Run lists.
 func (c *ReservationsListCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ type ReservationsShowCmd struct {
 
 // Run shows.
 func (c *ReservationsShowCmd) Run(g *Globals) error {
-	st, svc, err := c.open(g.Ctx)
+	st, svc, err := c.openExisting(g.Ctx)
 	if err != nil {
 		return err
 	}

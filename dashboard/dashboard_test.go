@@ -172,6 +172,11 @@ func testOverviewEqualsSummary(t *testing.T, eng e2etest.Engine) {
 				s := rpcSummary(t, w, c.key, c.user, period.start, period.end)
 				cur := s["cost_currency"].(string)
 				want[period.prefix+"total_cost"] = s["total_cost"].(string) + " " + cur
+				if ic, ok := s["reservation_installments_cost"].(string); ok {
+					want[period.prefix+"reservation_installments_cost"] = ic + " " + cur
+				} else if _, shown := got[period.prefix+"reservation_installments_cost"]; shown {
+					want[period.prefix+"reservation_installments_cost"] = "0.00000000 " + cur
+				}
 				for _, dir := range []string{"download", "upload"} {
 					want[period.prefix+"internet_"+dir+"_cost"] = s["internet_"+dir+"_cost"].(string) + " " + cur
 					want[period.prefix+"internet_"+dir+"_gbytes"] = s["internet_"+dir+"_gbytes"].(string) + " GB"

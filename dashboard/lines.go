@@ -12,9 +12,9 @@ import (
 	"github.com/cloudmeter/cloudmeter/service"
 )
 
-// The detailed lines of a user's month, or of one of its infrastructures: the records
-// and traffic records of the MetalSoft detailed report (resource_utilization_detailed)
-// of the same window, as a table and as CSV.
+// The detailed lines of a user's month, or of one of its infrastructures: the records,
+// traffic records and reservation installments of the MetalSoft detailed report
+// (resource_utilization_detailed) of the same window, as a table and as CSV.
 
 type linesContent struct {
 	UserID          int64
@@ -26,6 +26,7 @@ type linesContent struct {
 	Total           figure
 	Records         []lineRow
 	Traffic         []trafficRow
+	Installments    []installmentRow
 	Infrastructures []infraLink
 	CSVHref         string
 	Base            string
@@ -59,6 +60,17 @@ type lineRow struct {
 	CostPerUnit      string
 	Cost             string
 	Unpriced         string
+}
+
+// installmentRow is a reservation installment due in the month: part of the total, on
+// every page of lines.
+type installmentRow struct {
+	ReservationID int64
+	ServerType    string
+	Datacenter    string
+	Number        string
+	Start, End    string
+	Cost          string
 }
 
 type trafficRow struct {
@@ -157,12 +169,22 @@ func (h *handler) lines(w http.ResponseWriter, r *http.Request, c *call) error {
 			Quantity: money.FormatGB4(t.Quantity) + " GB", CostPerUnit: amountText(t.CostPerUnit, u.Currency),
 			Cost: amountText(t.Cost, u.Currency), Unpriced: t.Unpriced})
 	}
+	for _, in := range u.Installments {
+		res := in.Reservation
+		st := strconv.FormatInt(res.ServerTypeID, 10)
+		if res.ServerTypeName != "" {
+			st += " (" + res.ServerTypeName + ")"
+		}
+		lc.Installments = append(lc.Installments, installmentRow{ReservationID: res.ID, ServerType: st, Datacenter: res.Datacenter,
+			Number: fmt.Sprintf("%d of %d", in.Number, res.CycleMonths), Start: timeText(in.Start), End: timeText(in.End),
+			Cost: amountText(in.Cost, u.Currency)})
+	}
 	h.render(w, r, c, http.StatusOK, "lines", title, lc)
 	return nil
 }
 
 // csvHeader names the CSV columns: those of the MetalSoft detailed report's records,
-// with the line's kind (time or traffic) and direction.
+// with the line's kind (time, traffic or installment) and direction.
 var csvHeader = []string{"kind", "infrastructure_id", "resource_type", "product_id", "product_label", "product_subdomain", "direction",
 	"start_timestamp", "end_timestamp", "measurement_period", "measurement_unit", "quantity", "cost_per_unit", "cost", "cost_currency", "unpriced"}
 
@@ -203,6 +225,12 @@ func writeCSV(w http.ResponseWriter, u *report.Utilization) {
 			csvText(t.Waypoint.Label), csvText(t.Waypoint.Subdomain), string(t.Direction), cloudmeter.FormatTime(t.Start), cloudmeter.FormatTime(t.End),
 			strconv.FormatInt(t.MeasurementPeriod, 10), "gbytes", money.FormatGB4(t.Quantity), t.CostPerUnit.String(), t.Cost.String(),
 			u.Currency, csvText(t.Unpriced)})
+	}
+	for _, in := range u.Installments {
+		res := in.Reservation
+		cw.Write([]string{"installment", "", string(cloudmeter.ResourceInstance), "",
+			csvText(fmt.Sprintf("reservation %d installment %d/%d", res.ID, in.Number, res.CycleMonths)), "", "",
+			cloudmeter.FormatTime(in.Start), cloudmeter.FormatTime(in.End), "", "installments", "1", in.Cost.String(), in.Cost.String(), u.Currency, ""})
 	}
 	cw.Flush()
 }

@@ -19,23 +19,26 @@ import (
 // prepaid credit as /v1/billing/user-credit/credit gives it.
 
 type overviewContent struct {
-	UserID                 int64
-	Month, Prev, Next      string // YYYY-MM
-	MonthTitle, PrevTitle  string
-	From, To               string
-	Currency               string
-	Total, PrevTotal       figure
-	Download, Upload       trafficFigure
-	PrevDownload, PrevUpl  trafficFigure
-	DaysChart              any
-	Days                   []dayRow
-	Split                  []splitRow
-	SplitChart             any
-	Infrastructures        []infraRow
-	InfraChart             any
-	Credit                 *creditContent
-	CreditNote             string
-	LinesHref, TrafficHref string
+	UserID                int64
+	Month, Prev, Next     string // YYYY-MM
+	MonthTitle, PrevTitle string
+	From, To              string
+	Currency              string
+	Total, PrevTotal      figure
+	// Installments, PrevInstallments are the reservation installments due in each month
+	// (part of its total); shown when either month has some.
+	Installments, PrevInstallments *figure
+	Download, Upload               trafficFigure
+	PrevDownload, PrevUpl          trafficFigure
+	DaysChart                      any
+	Days                           []dayRow
+	Split                          []splitRow
+	SplitChart                     any
+	Infrastructures                []infraRow
+	InfraChart                     any
+	Credit                         *creditContent
+	CreditNote                     string
+	LinesHref, TrafficHref         string
 }
 
 // figure is an amount as the API gives it, with the key that names it in the page
@@ -163,6 +166,10 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 			figure{"prev:internet_upload_gbytes", money.FormatGB4(prev.upload.Quantity) + " GB"}},
 		LinesHref:   fmt.Sprintf("%susers/%d/lines?month=%s", Prefix, user, m),
 		TrafficHref: fmt.Sprintf("%susers/%d/traffic?month=%s", Prefix, user, m),
+	}
+	if len(cur.u.Installments) > 0 || len(prev.u.Installments) > 0 {
+		o.Installments = &figure{"reservation_installments_cost", amountText(cur.u.InstallmentsCost, cur24)}
+		o.PrevInstallments = &figure{"prev:reservation_installments_cost", amountText(prev.u.InstallmentsCost, prev.u.Currency)}
 	}
 
 	// Cost per day: the records' cost split by UTC day as the Hyperstack graphs split it.

@@ -15,6 +15,10 @@ import (
 // caller selects the records of the window (those whose start lies in it): a pulled
 // record is never split, so it counts in exactly one of adjacent windows.
 //
+// A report without a currency (no price book is loaded here, as where cloudmeter only
+// pulls) takes that of the pulled records, so that their costs are not said to be in
+// no currency.
+//
 // Errors: KindInvalid when the total overflows the money type.
 func AddPulled(u *Utilization, recs []cloudmeter.PulledRecord) error {
 	if len(recs) == 0 {
@@ -26,6 +30,9 @@ func AddPulled(u *Utilization, recs []cloudmeter.PulledRecord) error {
 	}
 	for i := range recs {
 		p := &recs[i]
+		if u.Currency == "" {
+			u.Currency = p.Currency
+		}
 		span := cloudmeter.Span{UserID: p.UserID, ProductID: p.ProductID, InfrastructureID: p.InfrastructureID, Datacenter: p.Datacenter,
 			Type: p.Type, Label: p.Label, Subdomain: p.Subdomain, Attributes: p.Attributes, Start: p.Start, End: p.End}
 		if p.Traffic() {

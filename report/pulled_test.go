@@ -82,3 +82,27 @@ func TestAddPulledProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestAddPulledCurrency: a report with no currency of its own (no price book loaded, as
+// where cloudmeter only pulls) takes the currency of the pulled records; one priced by
+// a local book keeps the book's.
+func TestAddPulledCurrency(t *testing.T) {
+	recs := []cloudmeter.PulledRecord{
+		{Source: "s", UserID: 1, InfrastructureID: 5, Type: "instance", ProductID: 7, Start: 0, End: 3600,
+			Quantity: 3600, MeasurementPeriod: 3600, CostPerUnit: money.Amount(31e6), Cost: money.Amount(31e6), Currency: "GBP"},
+	}
+	u := &Utilization{UserID: 1}
+	if err := AddPulled(u, recs); err != nil {
+		t.Fatal(err)
+	}
+	if u.Currency != "GBP" || u.Total != money.Amount(31e6) {
+		t.Errorf("currency %q, total %s; want GBP and 0.31000000", u.Currency, u.Total)
+	}
+	u = &Utilization{UserID: 1, Currency: "GBP"}
+	if err := AddPulled(u, []cloudmeter.PulledRecord{{Source: "s", UserID: 1, Type: "drive", ProductID: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	if u.Currency != "GBP" {
+		t.Errorf("currency %q; want the book's GBP", u.Currency)
+	}
+}
