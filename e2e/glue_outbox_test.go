@@ -141,6 +141,9 @@ func testGlueKillSender(t *testing.T, eng e2etest.Engine) {
 	lastStart, _ := monthOf(monthStart - 1)
 	a.PostEvents(t, batch(provisioned("last-1", ts(lastStart+10), 9001, "instance", 1, 3668, "uk-reading", nil),
 		deleted("last-2", ts(lastStart+3609), 9001)))
+	// The target is added while no instance runs: a running worker could otherwise build
+	// a round of this month between the target's creation and the change of its period.
+	sender.kill(t)
 	st, err := storeopen.Open(context.Background(), dir, url)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +153,7 @@ func testGlueKillSender(t *testing.T, eng e2etest.Engine) {
 		t.Fatal(err)
 	}
 	st.Close()
+	sender = startSender(t, bin, dir, url)
 
 	select {
 	case <-arrived:
