@@ -19,7 +19,8 @@ import (
 // pulls) takes that of the pulled records, so that their costs are not said to be in
 // no currency.
 //
-// Errors: KindInvalid when the total overflows the money type.
+// Errors: KindInvalid when the total overflows the money type; KindConflict for a
+// record in another currency than the report's (its cost cannot be added to the total).
 func AddPulled(u *Utilization, recs []cloudmeter.PulledRecord) error {
 	if len(recs) == 0 {
 		return nil
@@ -32,6 +33,10 @@ func AddPulled(u *Utilization, recs []cloudmeter.PulledRecord) error {
 		p := &recs[i]
 		if u.Currency == "" {
 			u.Currency = p.Currency
+		}
+		if p.Currency != "" && p.Currency != u.Currency {
+			return cloudmeter.Errorf(cloudmeter.KindConflict, "pulled record of product %d from %s: its cost is in %s, the report's in %s; a report adds no costs of two currencies",
+				p.ProductID, p.Source, p.Currency, u.Currency)
 		}
 		span := cloudmeter.Span{UserID: p.UserID, ProductID: p.ProductID, InfrastructureID: p.InfrastructureID, Datacenter: p.Datacenter,
 			Type: p.Type, Label: p.Label, Subdomain: p.Subdomain, Attributes: p.Attributes, Start: p.Start, End: p.End}

@@ -106,3 +106,13 @@ func TestAddPulledCurrency(t *testing.T) {
 		t.Errorf("currency %q; want the book's GBP", u.Currency)
 	}
 }
+
+// TestAddPulledRefusesAnotherCurrency: a pulled record in another currency than the
+// report's is refused, never added to its total.
+func TestAddPulledRefusesAnotherCurrency(t *testing.T) {
+	u := &Utilization{UserID: 1, Currency: "GBP"}
+	err := AddPulled(u, []cloudmeter.PulledRecord{{Source: "s", UserID: 1, Type: "instance", ProductID: 7, Cost: money.Amount(31e6), Currency: "USD"}})
+	if cloudmeter.KindOf(err) != cloudmeter.KindConflict || u.Total != 0 {
+		t.Errorf("error %v, total %s; want a conflict and nothing added", err, u.Total)
+	}
+}

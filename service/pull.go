@@ -13,7 +13,9 @@ import (
 // quantities and costs.
 //
 // Errors: KindForbidden when the caller is not an admin; KindInvalid for a bad window or
-// record; KindConflict when the window overlaps another of the source and user.
+// record; KindConflict when the window overlaps another of the source and user, or when
+// its records are in another currency than the price book in force (a report holds one
+// currency: their costs cannot be added to it).
 func (s *Service) ImportPulled(ctx context.Context, caller cloudmeter.APIKey, w cloudmeter.PullWindow, recs []cloudmeter.PulledRecord) (bool, error) {
 	if err := caller.Require(cloudmeter.PermAdmin); err != nil {
 		return false, err
@@ -27,6 +29,10 @@ func (s *Service) ImportPulled(ctx context.Context, caller cloudmeter.APIKey, w 
 	if w.To < w.From {
 		return false, cloudmeter.Errorf(cloudmeter.KindInvalid, "to: %s is before from %s", cloudmeter.FormatTime(w.To), cloudmeter.FormatTime(w.From))
 	}
+	book, err := s.currentBook(ctx)
+	if err != nil {
+		return false, err
+	}
 	w.Records, w.Cost = int64(len(recs)), 0
 	for i := range recs {
 		r := &recs[i]
@@ -36,7 +42,11 @@ func (s *Service) ImportPulled(ctx context.Context, caller cloudmeter.APIKey, w 
 		if r.End < r.Start || r.Quantity < 0 || r.Cost < 0 {
 			return false, cloudmeter.Errorf(cloudmeter.KindInvalid, "records[%d] (product %d): end before start, or a negative quantity or cost", i, r.ProductID)
 		}
-		var err error
+		if r.Currency != "" && book.Currency != "" && r.Currency != book.Currency {
+			return false, cloudmeter.Errorf(cloudmeter.KindConflict,
+				"records[%d] (product %d): costs in %s, but the price book in force here is in %s: a report holds one currency, so records of another cannot be added to it (pull them into a cloudmeter whose book is in %s); nothing was imported",
+				i, r.ProductID, r.Currency, book.Currency, r.Currency)
+		}
 		if w.Cost, err = w.Cost.Add(r.Cost); err != nil {
 			return false, cloudmeter.Errorf(cloudmeter.KindInvalid, "the window's cost does not fit: %v", err)
 		}
