@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -293,4 +294,53 @@ func apiKeyRows(t *testing.T, srv *e2etest.Server) []map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestSigningKeyFromNativeAPI: an admin makes a signing key with POST /api/v1/keys
+// {"signing": true}; it is listed as such and signs the seed report's request as the Go
+// SDK does. A server started without a server secret refuses to make one, saying why.
+func TestSigningKeyFromNativeAPI(t *testing.T) { e2etest.OnEachEngine(t, testSigningKeyFromNativeAPI) }
+
+func testSigningKeyFromNativeAPI(t *testing.T, eng e2etest.Engine) {
+	srv := startSigningServer(t, eng)
+	srv.LoadSeed(t)
+	r := srv.Do(t, "POST", "/api/v1/keys", srv.AdminKey, "application/json", []byte(`{"user_id": 1, "label": "sdk", "signing": true}`))
+	created := r.Object(t)
+	key, _ := created["key"].(string)
+	if r.Status != 201 || created["signing"] != true || !strings.HasPrefix(key, "1:") {
+		t.Fatalf("POST /api/v1/keys signing: %d %s", r.Status, r.Body)
+	}
+	var listed struct {
+		Keys []struct {
+			ID      string `json:"id"`
+			Signing bool   `json:"signing"`
+		} `json:"keys"`
+	}
+	list := srv.Do(t, "GET", "/api/v1/keys", srv.AdminKey, "", nil)
+	if err := json.Unmarshal(list.Body, &listed); err != nil {
+		t.Fatalf("keys list: %v: %s", err, list.Body)
+	}
+	signing := 0
+	for _, k := range listed.Keys {
+		if k.Signing {
+			signing++
+			if k.ID != created["id"] {
+				t.Errorf("key %s is listed as signing, want only %v", k.ID, created["id"])
+			}
+		}
+	}
+	if signing != 1 || bytes.Contains(list.Body, []byte(key)) {
+		t.Errorf("keys list: want exactly the new key marked signing, without its secret: %s", list.Body)
+	}
+	goBody := fmt.Appendf(nil, `{"method":"resource_utilization_detailed","params":[1,"%s","%s"],"id":0,"jsonrpc":"2.0"}`, seedStart, seedEnd)
+	got := rpcResult(t, srv.Send(t, goSDKRequest(t, srv.URL, key, goBody)))
+	if !equalJSON(got, rpcResult(t, srv.RPC(t, srv.AdminKey, string(goBody)))) {
+		t.Errorf("the report signed with the key made through the API differs from the Bearer one")
+	}
+
+	plain := e2etest.StartServer(t, eng)
+	r = plain.Do(t, "POST", "/api/v1/keys", plain.AdminKey, "application/json", []byte(`{"user_id": 1, "signing": true}`))
+	if r.Status != 400 || !bytes.Contains(r.Body, []byte("signing: ")) || !bytes.Contains(r.Body, []byte("--secret-file")) {
+		t.Errorf("a signing key from a server without a secret: %d %s; want 400 naming signing and --secret-file", r.Status, r.Body)
+	}
 }

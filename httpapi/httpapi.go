@@ -435,11 +435,13 @@ type keyJSON struct {
 	Permissions []string `json:"permissions"`
 	CreatedAt   string   `json:"created_at"`
 	RevokedAt   string   `json:"revoked_at,omitempty"`
-	Key         string   `json:"key,omitempty"`
+	// Signing is present (true) only for a key that can also sign requests.
+	Signing bool   `json:"signing,omitempty"`
+	Key     string `json:"key,omitempty"`
 }
 
 func toKeyJSON(k cloudmeter.APIKey) keyJSON {
-	out := keyJSON{ID: k.ID, UserID: k.UserID, Label: k.Label, CreatedAt: cloudmeter.FormatTime(k.CreatedAt), Permissions: []string{}}
+	out := keyJSON{ID: k.ID, UserID: k.UserID, Label: k.Label, CreatedAt: cloudmeter.FormatTime(k.CreatedAt), Permissions: []string{}, Signing: k.Signing}
 	for _, p := range k.Permissions {
 		out.Permissions = append(out.Permissions, string(p))
 	}
@@ -463,28 +465,13 @@ func (a *API) getKeys(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 }
 
 func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	if err := key.Require(cloudmeter.PermAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := a.readBody(w, r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	var in struct {
 		UserID      int64    `json:"user_id"`
 		Permissions []string `json:"permissions"`
 		Label       string   `json:"label"`
+		Signing     bool     `json:"signing"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be a JSON object {\"user_id\": N, \"permissions\": [\"...\"], \"label\": \"...\"}%s", fieldHint(err)))
-		return
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		a.fail(w, r, cloudmeter.Errorf(cloudmeter.KindInvalid, "body: unexpected data after the JSON object"))
+	if !a.writeBody(w, r, key, cloudmeter.PermAdmin, &in, `{"user_id": N, "permissions": ["..."], "label": "...", "signing": false}`) {
 		return
 	}
 	perms, err := cloudmeter.ParsePermissions(strings.Join(in.Permissions, ","))
@@ -492,7 +479,13 @@ func (a *API) postKey(w http.ResponseWriter, r *http.Request, key cloudmeter.API
 		a.fail(w, r, err)
 		return
 	}
-	plain, k, err := a.svc.CreateKey(r.Context(), key, in.UserID, perms, in.Label)
+	create := a.svc.CreateKey
+	if in.Signing {
+		// A key that can also sign requests, as MetalSoft's SDKs do: its secret is kept
+		// sealed under the server secret (--secret-file).
+		create = a.svc.CreateSigningKey
+	}
+	plain, k, err := create(r.Context(), key, in.UserID, perms, in.Label)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -12,11 +12,12 @@ import (
 // its hash, its secret is kept sealed under the server secret, so that a signature can be
 // checked. It is used like any other key otherwise (as a Bearer key too).
 //
-// Errors: those of CreateKey; KindUnavailable when the service has no server secret.
+// Errors: those of CreateKey; KindInvalid (naming "signing") when the service has no
+// server secret to seal it under.
 func (s *Service) CreateSigningKey(ctx context.Context, caller cloudmeter.APIKey, userID int64, perms []cloudmeter.Permission, label string) (string, cloudmeter.APIKey, error) {
 	if s.sealer == nil {
-		return "", cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindUnavailable,
-			"a signing key needs the server secret: give %s FILE (or %s), the file the server is started with", keyseal.Flag, keyseal.Env)
+		return "", cloudmeter.APIKey{}, cloudmeter.Errorf(cloudmeter.KindInvalid,
+			"signing: a signing key needs the server secret, and this server was started without one: give %s FILE (or %s), the file the server is started with", keyseal.Flag, keyseal.Env)
 	}
 	return s.createKey(ctx, caller, userID, perms, label, true)
 }
