@@ -3,6 +3,7 @@ package service
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -208,7 +209,7 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 	}
 	p := rating.NewPricer(book)
 	waypoints := map[int64][]cloudmeter.Span{} // by user: the spans of waypoints, for their traffic
-	err = s.store.AllSpans(ctx, q.UserID, func(sp cloudmeter.Span) error {
+	err = s.anomalySpans(ctx, q, func(sp cloudmeter.Span) error {
 		if sp.Type.Waypoint() && !sp.ExcludeBilling && (q.ProductID == 0 || sp.ProductID == q.ProductID) {
 			waypoints[sp.UserID] = append(waypoints[sp.UserID], sp)
 		}
@@ -232,9 +233,12 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 					Message: seg.Unpriced + " from " + cloudmeter.FormatTime(seg.Start) + endText(seg.End) + ": reported at cost 0", Time: seg.Start})
 			}
 		}
+		if len(out) >= q.Limit {
+			return errLimitReached // the rest could add nothing: traffic is looked at only below the limit
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != errLimitReached {
 		return nil, err
 	}
 	for _, user := range sortedKeys(waypoints) {
@@ -269,6 +273,36 @@ func (s *Service) Anomalies(ctx context.Context, key cloudmeter.APIKey, q cloudm
 		out = append(out, unbilledAnomaly(u))
 	}
 	return out, nil
+}
+
+// errLimitReached stops reading spans once an anomaly list is full.
+var errLimitReached = errors.New("anomaly limit reached")
+
+// anomalySpans calls fn with the spans an anomaly query looks at: those of its product
+// alone when it names one (read by product, not by scanning its user's or every user's),
+// else those of its user (every user's when 0).
+func (s *Service) anomalySpans(ctx context.Context, q cloudmeter.AnomalyQuery, fn func(cloudmeter.Span) error) error {
+	if q.ProductID <= 0 {
+		return s.store.AllSpans(ctx, q.UserID, fn)
+	}
+	res, spans, err := s.store.Resource(ctx, q.ProductID)
+	if cloudmeter.KindOf(err) == cloudmeter.KindNotFound {
+		return nil // never provisioned: its anomalies are stored ones and unbilled traffic
+	}
+	if err != nil {
+		// Not readable by product (not rated since an upgrade): the scan skips what it
+		// cannot price, as before.
+		return s.store.AllSpans(ctx, q.UserID, fn)
+	}
+	if q.UserID > 0 && res.UserID != q.UserID {
+		return nil
+	}
+	for _, sp := range spans {
+		if err := fn(sp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unbilledAnomaly describes traffic that no waypoint bills.
