@@ -6,11 +6,3 @@ func SetLinesPerPage(n int) func() {
 	linesPerPage = n
 	return func() { linesPerPage = old }
 }
-
-// SetMaxParallel sets how many service calls a page runs at once, for a benchmark, and
-// returns the undo.
-func SetMaxParallel(n int) func() {
-	old := maxParallel
-	maxParallel = n
-	return func() { maxParallel = old }
-}

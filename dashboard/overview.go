@@ -3,8 +3,6 @@ package dashboard
 import (
 	"fmt"
 	"net/http"
-	"runtime/debug"
-	"sync"
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
@@ -126,31 +124,22 @@ func (h *handler) summary(r *http.Request, c *call, req service.ReportRequest) (
 }
 
 func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*overviewContent, error) {
-	// The service calls are independent: they may run side by side (maxParallel).
 	pm := m.Prev()
-	var cur, prev *summaryOf
-	var cv *service.CreditView
-	var creditErr error
-	err := parallel(
-		func() (err error) {
-			cur, err = h.summary(r, c, service.ReportRequest{UserID: user, Start: m.Start(), End: m.End()})
-			return err
-		},
-		func() (err error) {
-			prev, err = h.summary(r, c, service.ReportRequest{UserID: user, Start: pm.Start(), End: pm.End()})
-			return err
-		},
-		func() error {
-			mem, err := h.svc.Organization(r.Context(), c.key, user)
-			if err != nil {
-				return err
-			}
-			cv, creditErr = h.svc.Credit(r.Context(), c.key, mem.OrganizationID, false)
-			return nil
-		})
+	cur, err := h.summary(r, c, service.ReportRequest{UserID: user, Start: m.Start(), End: m.End()})
 	if err != nil {
 		return nil, err
 	}
+	prev, err := h.summary(r, c, service.ReportRequest{UserID: user, Start: pm.Start(), End: pm.End()})
+	if err != nil {
+		return nil, err
+	}
+	var cv *service.CreditView
+	var creditErr error
+	mem, err := h.svc.Organization(r.Context(), c.key, user)
+	if err != nil {
+		return nil, err
+	}
+	cv, creditErr = h.svc.Credit(r.Context(), c.key, mem.OrganizationID, false)
 	cur24 := cur.u.Currency
 	o := &overviewContent{UserID: user, Month: m.String(), Prev: pm.String(), Next: m.Next().String(), MonthTitle: m.Title(), PrevTitle: pm.Title(),
 		From: timeText(m.Start()), To: timeText(m.End()), Currency: cur24,
@@ -237,30 +226,13 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 		Desc:   fmt.Sprintf("For each infrastructure and resource type, the cost of %s and of %s. The table below gives the figures.", m.Title(), pm.Title()),
 		Series: []string{m.Title(), pm.Title()}}, split)
 
-	// Each infrastructure's total: the summary of the month filtered by it.
-	curInf, prevInf := map[int64]money.Amount{}, map[int64]money.Amount{}
-	var mu sync.Mutex
-	var calls []func() error
-	for _, q := range []struct {
-		s   *summaryOf
-		mm  month
-		out map[int64]money.Amount
-	}{{cur, m, curInf}, {prev, pm, prevInf}} {
-		for _, inf := range q.s.u.Infrastructures {
-			calls = append(calls, func() error {
-				f, err := h.svc.Utilization(r.Context(), c.key, service.ReportRequest{UserID: user, Start: q.mm.Start(), End: q.mm.End(),
-					InfrastructureIDs: []int64{inf.ID}})
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				q.out[inf.ID] = f.Total
-				mu.Unlock()
-				return nil
-			})
-		}
+	// Each infrastructure's total: what the month's summary filtered by it totals.
+	curInf, err := cur.u.InfrastructureTotals()
+	if err != nil {
+		return nil, err
 	}
-	if err := parallel(calls...); err != nil {
+	prevInf, err := prev.u.InfrastructureTotals()
+	if err != nil {
 		return nil, err
 	}
 	var infraBars []bar
@@ -309,41 +281,6 @@ func (h *handler) overviewOf(r *http.Request, c *call, user int64, m month) (*ov
 		o.Credit = cc
 	}
 	return o, nil
-}
-
-// maxParallel bounds the service calls one page runs at once. One: on a 2-core machine
-// shared with ingest and other requests, calls side by side took more CPU time and no less
-// wall-clock time than one after another (docs/benchmarks.md, "Dashboard").
-var maxParallel = 1
-
-// parallel runs fns side by side, at most maxParallel at once, and returns the first
-// error in the order of fns. A panic in one is its error (the page answers 500), not the
-// end of the process.
-func parallel(fns ...func() error) error {
-	errs := make([]error, len(fns))
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
-	for i, fn := range fns {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() {
-				if v := recover(); v != nil {
-					errs[i] = cloudmeter.Internal(fmt.Errorf("panic in the dashboard: %v\n%s", v, debug.Stack()))
-				}
-				<-sem
-				wg.Done()
-			}()
-			errs[i] = fn()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func labelOr(label string, id int64) string {

@@ -194,6 +194,33 @@ func (u *Utilization) Summary() ([]TypeTotal, error) {
 	return out, nil
 }
 
+// InfrastructureTotals sums the cost of each infrastructure's records and traffic
+// records: what the report filtered by that infrastructure totals (reservation
+// installments belong to no infrastructure, and partner charges are not part of a
+// report's total).
+func (u *Utilization) InfrastructureTotals() (map[int64]money.Amount, error) {
+	out := map[int64]money.Amount{}
+	add := func(infra int64, cost money.Amount) error {
+		sum, err := out[infra].Add(cost)
+		if err != nil {
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "infrastructure %d's total does not fit: %v", infra, err)
+		}
+		out[infra] = sum
+		return nil
+	}
+	for i := range u.Records {
+		if err := add(u.Records[i].InfrastructureID, u.Records[i].Cost); err != nil {
+			return nil, err
+		}
+	}
+	for i := range u.Traffic {
+		if err := add(u.Traffic[i].Waypoint.InfrastructureID, u.Traffic[i].Cost); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Unpriced returns the records no price book entry prices.
 func (u *Utilization) Unpriced() []Record {
 	var out []Record
