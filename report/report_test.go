@@ -411,3 +411,24 @@ func TestBuildWithoutABook(t *testing.T) {
 		t.Errorf("currency %q, total %s, %d unpriced; want none, 0, 2", u.Currency, u.Total, len(u.Unpriced()))
 	}
 }
+
+// TestInfrastructureTotals: each infrastructure's total is its records' and traffic
+// records' cost; installments belong to none.
+func TestInfrastructureTotals(t *testing.T) {
+	rec := func(infra int64, cost int64) report.Record {
+		r := report.Record{Cost: money.Amount(cost)}
+		r.InfrastructureID = infra
+		return r
+	}
+	u := &report.Utilization{Records: []report.Record{rec(1, 10), rec(1, 5), rec(2, 7)},
+		Traffic:          []report.TrafficRecord{{Waypoint: cloudmeter.Span{InfrastructureID: 2}, Cost: 3}, {Waypoint: cloudmeter.Span{InfrastructureID: 3}, Cost: 1}},
+		InstallmentsCost: 100}
+	got, err := u.InfrastructureTotals()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]money.Amount{1: 15, 2: 10, 3: 1}
+	if len(got) != len(want) || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
+		t.Errorf("totals %v, want %v", got, want)
+	}
+}
