@@ -514,22 +514,17 @@ func events(p *service.ProductUsage) []billingEvent {
 	return out
 }
 
-func (a *api) vmEvents(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	p, err := a.product(r, key, vmTypes, "virtual machine")
-	if err != nil {
-		a.fail(w, r, err)
-		return
+// productEvents answers the billing-events route of one kind of resource (what names it
+// in a not-found answer).
+func (a *api) productEvents(types []cloudmeter.ResourceType, what string) keyHandler {
+	return func(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
+		p, err := a.product(r, key, types, what)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, billingEventsResponse{envelope: ok(), Events: events(p)})
 	}
-	writeJSON(w, http.StatusOK, billingEventsResponse{envelope: ok(), Events: events(p)})
-}
-
-func (a *api) volumeEvents(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey) {
-	p, err := a.product(r, key, volumeTypes, "volume")
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, billingEventsResponse{envelope: ok(), Events: events(p)})
 }
 
 // vmSubResources answers the sub-resource graph of a VM. cloudmeter prices an instance

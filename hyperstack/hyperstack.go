@@ -83,9 +83,9 @@ func (a *api) routes() []route {
 		{b + "history/volume", a.volumeHistory},
 		{b + "history/volume/{id}", a.volumeDetails},
 		{b + "history/volume/{id}/graph", a.volumeGraph},
-		{b + "virtual-machine/{id}/billing-events", a.vmEvents},
+		{b + "virtual-machine/{id}/billing-events", a.productEvents(vmTypes, "virtual machine")},
 		{b + "virtual-machine/{id}/sub-resource/graph", a.vmSubResources},
-		{b + "volume/{id}/billing-events", a.volumeEvents},
+		{b + "volume/{id}/billing-events", a.productEvents(volumeTypes, "volume")},
 		{"GET " + CreditPath, a.credit},
 		{"GET " + PricebookPath, a.pricebook},
 	}
