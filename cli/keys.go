@@ -69,16 +69,11 @@ func (c *KeysCreateCmd) Run(g *Globals) error {
 	if c.Signing && c.SecretFile == "" {
 		return cloudmeter.Errorf(cloudmeter.KindInvalid, "--signing needs --secret-file FILE (or %s): the server secret its secret is sealed under", keyseal.Env)
 	}
-	sealer, err := c.sealer()
-	if err != nil {
-		return err
-	}
-	st, err := storeopen.Open(g.Ctx, c.DataDir, c.DatabaseURL)
+	st, svc, err := c.openSealed(g.Ctx, c.StoreFlags)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := service.New(st, service.Options{Sealer: sealer})
 	create := svc.CreateKey
 	if c.Signing {
 		create = svc.CreateSigningKey
