@@ -145,19 +145,8 @@ func (h Hyperstack) Pull(ctx context.Context, svc *service.Service, progress Pro
 			from = ws[len(ws)-1].To + 1
 		}
 		w := cloudmeter.PullWindow{Source: res.Source, UserID: user, From: from, To: max(pulledAt, from), PulledAt: pulledAt}
-		changed, err := svc.ImportPulled(ctx, service.SystemKey, w, recs)
-		if err != nil {
+		if err := res.imported(ctx, svc, w, recs); err != nil {
 			return res, err
-		}
-		res.Windows++
-		if changed {
-			res.Changed++
-		}
-		res.Records += len(recs)
-		for _, r := range recs {
-			if res.Cost, err = res.Cost.Add(r.Cost); err != nil {
-				return res, cloudmeter.Errorf(cloudmeter.KindInvalid, "the pulled cost does not fit: %v", err)
-			}
 		}
 		if progress != nil {
 			progress(i+1, len(users))

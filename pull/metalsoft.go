@@ -71,19 +71,8 @@ func (m MetalSoft) Pull(ctx context.Context, svc *service.Service, sourceUser, l
 		for j := range recs {
 			recs[j].Source, recs[j].UserID = res.Source, localUser
 		}
-		changed, err := svc.ImportPulled(ctx, service.SystemKey, w, recs)
-		if err != nil {
+		if err := res.imported(ctx, svc, w, recs); err != nil {
 			return res, err
-		}
-		res.Windows++
-		if changed {
-			res.Changed++
-		}
-		res.Records += len(recs)
-		for _, r := range recs {
-			if res.Cost, err = res.Cost.Add(r.Cost); err != nil {
-				return res, cloudmeter.Errorf(cloudmeter.KindInvalid, "the pulled cost does not fit: %v", err)
-			}
 		}
 		if progress != nil {
 			progress(i+1, len(chunks))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cloudmeter/cloudmeter"
 	"github.com/cloudmeter/cloudmeter/money"
+	"github.com/cloudmeter/cloudmeter/service"
 )
 
 // Progress is told how far a pull is: done of total steps.
@@ -41,6 +42,26 @@ type Result struct {
 
 // maxAnswerBytes bounds the answer of one request to a source.
 const maxAnswerBytes = 1 << 30
+
+// imported stores the records of one pulled window through the service and counts them
+// in res.
+func (res *Result) imported(ctx context.Context, svc *service.Service, w cloudmeter.PullWindow, recs []cloudmeter.PulledRecord) error {
+	changed, err := svc.ImportPulled(ctx, service.SystemKey, w, recs)
+	if err != nil {
+		return err
+	}
+	res.Windows++
+	if changed {
+		res.Changed++
+	}
+	res.Records += len(recs)
+	for _, r := range recs {
+		if res.Cost, err = res.Cost.Add(r.Cost); err != nil {
+			return cloudmeter.Errorf(cloudmeter.KindInvalid, "the pulled cost does not fit: %v", err)
+		}
+	}
+	return nil
+}
 
 func defaultClient(c *http.Client) *http.Client {
 	if c != nil {
