@@ -188,6 +188,55 @@ func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// decodeObject decodes a body that must be exactly one JSON object with no other members
+// than dst's; shape shows the object in the error message.
+func decodeObject(body []byte, dst any, shape string) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "body: must be a JSON object %s%s", shape, fieldHint(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return cloudmeter.Errorf(cloudmeter.KindInvalid, "body: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// writeBody reads what a write needs, in this order: the key's permission perm (a key
+// that may not write learns nothing from the body) and the body decoded into dst (shape
+// shows the object in the error message). On failure it answers the request and
+// reports false.
+func (a *API) writeBody(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey, perm cloudmeter.Permission, dst any, shape string) bool {
+	if err := key.Require(perm); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	body, err := a.readBody(w, r)
+	if err == nil {
+		err = decodeObject(body, dst, shape)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// adminWrite is writeBody for an admin write whose path parameter param is an id,
+// checked after the permission and before the body.
+func (a *API) adminWrite(w http.ResponseWriter, r *http.Request, key cloudmeter.APIKey, param string, dst any, shape string) (int64, bool) {
+	if err := key.Require(cloudmeter.PermAdmin); err != nil {
+		a.fail(w, r, err)
+		return 0, false
+	}
+	id, err := pathInt(r, param)
+	if err != nil {
+		a.fail(w, r, err)
+		return 0, false
+	}
+	return id, a.writeBody(w, r, key, cloudmeter.PermAdmin, dst, shape)
+}
+
 // ingestResponse answers a committed batch.
 type ingestResponse struct {
 	Accepted      int `json:"accepted"`
